@@ -1,0 +1,232 @@
+//! What every signed artifact shares: `meta` (version, signing time), the [`Artifact`]
+//! trait that ties a document type to its payload type, schema version, signer role and
+//! freshness rule, and the signature [`Envelope`].
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::json::{self, JsonError, MAX_SAFE_INTEGER};
+use crate::{
+    FLEET_SCHEMA_VERSION, FleetResolved, KeyId, REVOCATIONS_SCHEMA_VERSION, Revocations, SecretKey,
+    SignatureAlgorithm, TRUST_ROOT_SCHEMA_VERSION, Timestamp, TrustRoot,
+};
+
+/// A monotonic artifact version: a lower one than already accepted is a rollback attack.
+/// Bounded by 2^53 − 1 like every integer in an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Version(u64);
+
+impl Version {
+    /// The version `v`, if it fits in 53 bits.
+    pub fn new(v: u64) -> Option<Self> {
+        (v <= MAX_SAFE_INTEGER).then_some(Version(v))
+    }
+
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The next version, if there is one.
+    pub fn next(self) -> Option<Self> {
+        Version::new(self.0 + 1)
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        Version::new(v)
+            .ok_or_else(|| serde::de::Error::custom(format!("version {v} is above 2^53 - 1")))
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Version and signing metadata carried inside every signed payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Meta {
+    /// Monotonic version of this artifact kind.
+    pub version: Version,
+    /// When CI signed it (freshness is measured from here).
+    pub signed_at: Timestamp,
+    /// The fleet repository commit CI built from, if known.
+    pub ci_commit: Option<String>,
+    /// Always `ed25519`.
+    pub signature_algorithm: SignatureAlgorithm,
+}
+
+/// Who may sign an artifact kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignerRole {
+    /// The offline org-root key (trust roots).
+    OrgRoot,
+    /// Release keys listed in the trust root (everything CI publishes).
+    Release,
+}
+
+/// A document type that travels signed.
+pub trait Artifact: Serialize + DeserializeOwned {
+    /// The envelope's `payloadType`; part of the signed message, so a signature over one
+    /// kind of document can never be replayed as another.
+    const PAYLOAD_TYPE: &'static str;
+    /// The `schemaVersion` this build reads.
+    const SCHEMA_VERSION: u32;
+    /// Which key role signs it.
+    const SIGNER: SignerRole;
+    /// The document's metadata.
+    fn meta(&self) -> &Meta;
+    /// The freshness window in minutes that applies for `channel` (`None`: the strictest
+    /// one the document defines); `Ok(None)` if the kind is not subject to freshness.
+    fn freshness_window_minutes(&self, channel: Option<&str>) -> Result<Option<u32>, String>;
+    /// Rules beyond the schema, checked before signing and after verifying.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Artifact for FleetResolved {
+    const PAYLOAD_TYPE: &'static str = "application/vnd.convoy.fleet-resolved+json";
+    const SCHEMA_VERSION: u32 = FLEET_SCHEMA_VERSION;
+    const SIGNER: SignerRole = SignerRole::Release;
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+    fn freshness_window_minutes(&self, channel: Option<&str>) -> Result<Option<u32>, String> {
+        match (
+            channel,
+            FleetResolved::freshness_window_minutes(self, channel),
+        ) {
+            (Some(name), None) => Err(format!("the artifact has no channel `{name}`")),
+            (_, window) => Ok(window),
+        }
+    }
+}
+
+impl Artifact for Revocations {
+    const PAYLOAD_TYPE: &'static str = "application/vnd.convoy.revocations+json";
+    const SCHEMA_VERSION: u32 = REVOCATIONS_SCHEMA_VERSION;
+    const SIGNER: SignerRole = SignerRole::Release;
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+    fn freshness_window_minutes(&self, _channel: Option<&str>) -> Result<Option<u32>, String> {
+        Ok(Some(self.freshness_window_minutes))
+    }
+}
+
+impl Artifact for TrustRoot {
+    const PAYLOAD_TYPE: &'static str = "application/vnd.convoy.trust-root+json";
+    const SCHEMA_VERSION: u32 = TRUST_ROOT_SCHEMA_VERSION;
+    const SIGNER: SignerRole = SignerRole::OrgRoot;
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+    /// Trust roots are rotated deliberately, not re-signed on a schedule.
+    fn freshness_window_minutes(&self, _channel: Option<&str>) -> Result<Option<u32>, String> {
+        Ok(None)
+    }
+    fn check(&self) -> Result<(), String> {
+        TrustRoot::check(self).map_err(|e| e.to_string())
+    }
+}
+
+/// The signed file: the payload, its type, and one or more signatures over
+/// [`signed_message`]`(payload_type, JCS(payload))`. Written in canonical form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Envelope {
+    /// What the payload is (see [`Artifact::PAYLOAD_TYPE`]).
+    pub payload_type: String,
+    /// The document.
+    pub payload: serde_json::Value,
+    /// Signatures; each key counts once towards a threshold.
+    pub signatures: Vec<SignatureEntry>,
+}
+
+/// One signature in an [`Envelope`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignatureEntry {
+    /// The signing key's id.
+    pub key_id: KeyId,
+    /// The algorithm; only `ed25519` is accepted.
+    pub algorithm: String,
+    /// The 64-byte signature, strict standard base64.
+    pub signature: String,
+}
+
+/// The exact bytes a signature covers: a length-prefixed pre-authentication encoding (as
+/// in DSSE) of a domain tag, the payload type and the canonical payload, so that no two
+/// (type, payload) pairs share a message.
+pub fn signed_message(payload_type: &str, canonical_payload: &[u8]) -> Vec<u8> {
+    const DOMAIN: &str = "convoy-signature-v1";
+    let mut out = Vec::with_capacity(canonical_payload.len() + 128);
+    for part in [
+        DOMAIN.as_bytes(),
+        payload_type.as_bytes(),
+        canonical_payload,
+    ] {
+        out.extend_from_slice(part.len().to_string().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(part);
+        out.push(b' ');
+    }
+    out
+}
+
+/// Why an artifact could not be signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// The document does not canonicalise (e.g. an integer above 2^53).
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// The document breaks a rule of its kind.
+    #[error("refusing to sign an invalid {payload_type}: {reason}")]
+    Invalid {
+        /// The artifact kind.
+        payload_type: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No signing key given.
+    #[error("no signing key given")]
+    NoKey,
+}
+
+/// Signs `artifact` with every key in `keys` and returns the canonical envelope bytes that
+/// get published.
+pub fn sign<T: Artifact>(artifact: &T, keys: &[&SecretKey]) -> Result<Vec<u8>, SignError> {
+    if keys.is_empty() {
+        return Err(SignError::NoKey);
+    }
+    artifact.check().map_err(|reason| SignError::Invalid {
+        payload_type: T::PAYLOAD_TYPE,
+        reason,
+    })?;
+    let payload =
+        serde_json::to_value(artifact).map_err(|e| JsonError::Canonicalise(e.to_string()))?;
+    let message = signed_message(T::PAYLOAD_TYPE, &json::canonical_bytes(&payload)?);
+    let signatures = keys
+        .iter()
+        .map(|key| SignatureEntry {
+            key_id: key.key_id(),
+            algorithm: "ed25519".to_owned(),
+            signature: B64.encode(key.sign(&message)),
+        })
+        .collect();
+    let envelope = Envelope {
+        payload_type: T::PAYLOAD_TYPE.to_owned(),
+        payload,
+        signatures,
+    };
+    Ok(json::canonical_bytes(&envelope)?)
+}
