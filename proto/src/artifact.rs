@@ -214,8 +214,9 @@ pub fn sign<T: Artifact>(artifact: &T, keys: &[&SecretKey]) -> Result<Vec<u8>, S
     })?;
     let payload =
         serde_json::to_value(artifact).map_err(|e| JsonError::Canonicalise(e.to_string()))?;
-    let message = signed_message(T::PAYLOAD_TYPE, &json::canonical_bytes(&payload)?);
-    let signatures = keys
+    let canonical_payload = json::canonical_value_bytes(&payload)?;
+    let message = signed_message(T::PAYLOAD_TYPE, &canonical_payload);
+    let signatures: Vec<SignatureEntry> = keys
         .iter()
         .map(|key| SignatureEntry {
             key_id: key.key_id(),
@@ -223,10 +224,26 @@ pub fn sign<T: Artifact>(artifact: &T, keys: &[&SecretKey]) -> Result<Vec<u8>, S
             signature: B64.encode(key.sign(&message)),
         })
         .collect();
-    let envelope = Envelope {
-        payload_type: T::PAYLOAD_TYPE.to_owned(),
-        payload,
-        signatures,
-    };
-    Ok(json::canonical_bytes(&envelope)?)
+    let mut out = ENVELOPE_PREFIX.to_vec();
+    out.extend_from_slice(&canonical_payload);
+    out.extend_from_slice(&envelope_suffix(T::PAYLOAD_TYPE, &signatures)?);
+    Ok(out)
+}
+
+/// The canonical envelope is `{"payload":<JCS(payload)>,"payloadType":..,"signatures":..}`
+/// (its three keys sort in that order), so the payload's canonical bytes can be spliced in
+/// when signing and sliced out when verifying, instead of canonicalising the tree twice.
+pub(crate) const ENVELOPE_PREFIX: &[u8] = b"{\"payload\":";
+
+/// Everything after the payload in a canonical envelope.
+pub(crate) fn envelope_suffix(
+    payload_type: &str,
+    signatures: &[SignatureEntry],
+) -> Result<Vec<u8>, JsonError> {
+    let mut out = b",\"payloadType\":".to_vec();
+    out.extend_from_slice(&json::canonical_bytes(payload_type)?);
+    out.extend_from_slice(b",\"signatures\":");
+    out.extend_from_slice(&json::canonical_bytes(signatures)?);
+    out.push(b'}');
+    Ok(out)
 }

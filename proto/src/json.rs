@@ -112,7 +112,7 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
 /// Parses `bytes` strictly and requires them to equal their canonical form.
 pub fn parse_canonical(bytes: &[u8]) -> Result<Value, JsonError> {
     let value = parse_strict(bytes)?;
-    let canonical = canonical_bytes(&value)?;
+    let canonical = jcs(&value)?;
     if canonical != bytes {
         let offset = canonical
             .iter()
@@ -127,9 +127,19 @@ pub fn parse_canonical(bytes: &[u8]) -> Result<Value, JsonError> {
 /// The RFC 8785 canonical bytes of any serialisable value, after the same integer-range
 /// check the parser applies (so we never sign what we would refuse to verify).
 pub fn canonical_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, JsonError> {
-    let value = serde_json::to_value(value).map_err(|e| JsonError::Canonicalise(e.to_string()))?;
-    check_integers(&value, &mut "$".to_owned())?;
-    serde_json_canonicalizer::to_vec(&value).map_err(|e| JsonError::Canonicalise(e.to_string()))
+    canonical_value_bytes(
+        &serde_json::to_value(value).map_err(|e| JsonError::Canonicalise(e.to_string()))?,
+    )
+}
+
+/// [`canonical_bytes`] for a value that is already a [`Value`] (no copy of the tree).
+pub fn canonical_value_bytes(value: &Value) -> Result<Vec<u8>, JsonError> {
+    check_integers(value, &mut "$".to_owned())?;
+    jcs(value)
+}
+
+fn jcs(value: &Value) -> Result<Vec<u8>, JsonError> {
+    serde_json_canonicalizer::to_vec(value).map_err(|e| JsonError::Canonicalise(e.to_string()))
 }
 
 /// Scans the string literals of `bytes` for a `\\uXXXX` escape that is half of a surrogate

@@ -25,6 +25,7 @@ mod digest;
 mod fleet;
 pub mod json;
 mod keys;
+pub mod policy_bundle;
 mod revocations;
 mod selector;
 mod timestamp;

@@ -13,7 +13,9 @@ use std::collections::BTreeSet;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use crate::artifact::{Artifact, Envelope, SignerRole, signed_message};
+use crate::artifact::{
+    Artifact, ENVELOPE_PREFIX, Envelope, SignerRole, envelope_suffix, signed_message,
+};
 use crate::json::{self, JsonError};
 use crate::{KeyId, PublicKey, Sha256Digest, Timestamp, TrustRoot, Version};
 
@@ -401,8 +403,15 @@ fn verify_with<T: Artifact>(
         });
     }
 
-    let canonical_payload = json::canonical_bytes(&envelope.payload)?;
-    let signers_ok = check_signatures(&envelope, &canonical_payload, &signers)?;
+    // The file is canonical, so the payload's canonical bytes are a slice of it.
+    let suffix = envelope_suffix(&envelope.payload_type, &envelope.signatures)?;
+    let canonical_payload = bytes
+        .strip_prefix(ENVELOPE_PREFIX)
+        .and_then(|rest| rest.strip_suffix(suffix.as_slice()))
+        .ok_or_else(|| {
+            VerifyError::Envelope("payload is not the envelope's first member".into())
+        })?;
+    let signers_ok = check_signatures(&envelope, canonical_payload, &signers)?;
 
     let found = envelope
         .payload
@@ -454,7 +463,7 @@ fn verify_with<T: Artifact>(
         }
     }
 
-    let payload_sha256 = Sha256Digest::of(&canonical_payload);
+    let payload_sha256 = Sha256Digest::of(canonical_payload);
     if let Some(last) = options.last_accepted {
         if meta.version < last.version {
             return Err(VerifyError::Rollback {
