@@ -1,7 +1,6 @@
 //! Signs and verifies a 10,000-host fleet.resolved.json and prints time and throughput.
 //! Goal (issue 2): sign + verify under 200 ms. Run: `cargo bench -p convoy-proto --bench sign_verify`.
 
-#[allow(clippy::unwrap_used)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -1,6 +1,8 @@
 //! The verification pipeline, failure by failure: each test builds a real signed artifact,
 //! breaks exactly one thing, and asserts the specific typed error.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{fleet, sign_raw, ts};

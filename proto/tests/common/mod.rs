@@ -1,5 +1,5 @@
 //! Fixture builders shared by proto's integration tests and benchmark.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
