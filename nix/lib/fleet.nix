@@ -1,0 +1,920 @@
+# mkFleet and mergeFleets: the front door of a Convoy fleet.
+#
+# mkFleet takes the operator's description of the fleet, checks all of it, and returns
+# `.resolved`: exactly the document `convoy_proto::UnsignedFleet` parses (camelCase keys,
+# explicit nulls, stable key sets), which `convoy-release` fills (closures, policy hashes,
+# meta) and signs. A bad fleet fails here, at evaluation, with every problem listed at
+# once and named by its option path, never at rollout time.
+{
+  util,
+  selectors,
+  graph,
+}:
+let
+  inherit (builtins)
+    all
+    any
+    attrNames
+    concatStringsSep
+    elem
+    filter
+    foldl'
+    isAttrs
+    isBool
+    isFunction
+    isList
+    isString
+    length
+    listToAttrs
+    mapAttrs
+    ;
+  inherit (util)
+    concatMap
+    concatMapAttrs
+    imap0
+    quote
+    quoteList
+    show
+    sortStrings
+    subtract
+    ;
+
+  # A budget of one over at least this many hosts serialises rollouts: warn.
+  manyHosts = 10;
+
+  # ── field specs ────────────────────────────────────────────────────────────────────
+  # A spec maps each option to { default?, fallback, errs }. `errs at value` lists what is
+  # wrong with a value; a field without `default` is required. A wrong value is replaced
+  # by `fallback` so that the later, semantic checks still run and report their own
+  # problems instead of crashing on a type error.
+
+  simple =
+    expect: pred: at: v:
+    if pred v then [ ] else [ "${at}: expected ${expect}, got ${show v}" ];
+
+  isStringList = v: isList v && all isString v;
+  nonEmptyString = v: isString v && v != "";
+  nullOr = pred: v: v == null || pred v;
+  isJson =
+    v:
+    let
+      t = builtins.typeOf v;
+    in
+    if t == "set" then
+      !(v ? outPath) && all (n: isJson v.${n}) (attrNames v)
+    else if t == "list" then
+      all isJson v
+    else
+      elem t [
+        "string"
+        "int"
+        "bool"
+        "null"
+        "float"
+      ];
+
+  u32 = min: {
+    errs = simple "an integer from ${toString min} to ${toString util.maxU32}" (util.intBetween min util.maxU32);
+    fallback = null;
+  };
+  str = expect: {
+    errs = simple expect nonEmptyString;
+    fallback = null;
+  };
+  enum = values: {
+    errs = simple "one of ${quoteList values}" (v: elem v values);
+    fallback = null;
+  };
+  selectorField = {
+    errs = selectors.shapeErrors;
+    fallback = null;
+  };
+
+  # Checks `attrs` against `spec`; returns { value (defaults filled, bad fields replaced
+  # by their fallback), errors }.
+  normalize =
+    where: spec: attrs:
+    if !(isAttrs attrs) || attrs ? outPath then
+      {
+        value = null;
+        errors = [ "${where}: expected an attribute set, got ${show attrs}" ];
+      }
+    else
+      let
+        unknown = subtract (attrNames attrs) (attrNames spec);
+        fields = mapAttrs (
+          name: s:
+          let
+            at = "${where}.${name}";
+          in
+          if attrs ? ${name} then
+            let
+              errs = s.errs at attrs.${name};
+            in
+            {
+              value = if errs == [ ] || s.keep or false then attrs.${name} else s.fallback;
+              errors = errs;
+            }
+          else if s ? default then
+            {
+              value = s.default;
+              errors = [ ];
+            }
+          else
+            {
+              value = s.fallback;
+              errors = [ "${at}: missing (this option has no default)" ];
+            }
+        ) spec;
+      in
+      {
+        value = mapAttrs (_: f: f.value) fields;
+        errors =
+          map (
+            n: "${where}.${n}: unknown option ${quote n} (known: ${quoteList (sortStrings (attrNames spec))})"
+          ) unknown
+          ++ concatMap (n: fields.${n}.errors) (attrNames fields);
+      };
+
+  # A list of records: [ { index, value } ] of the well-formed-enough ones, and errors.
+  normalizeList =
+    where: spec: list:
+    if !(isList list) then
+      {
+        items = [ ];
+        errors = [ "${where}: expected a list, got ${show list}" ];
+      }
+    else
+      let
+        results = imap0 (i: x: { index = i; } // normalize "${where}.${toString i}" spec x) list;
+      in
+      {
+        items = map (r: {
+          inherit (r) index value;
+          raw = builtins.elemAt list r.index;
+        }) (filter (r: r.value != null) results);
+        errors = concatMap (r: r.errors) results;
+      };
+
+  # An attribute set of records, by name.
+  normalizeAttrs =
+    where: spec: attrs:
+    if !(isAttrs attrs) then
+      {
+        value = { };
+        errors = [ "${where}: expected an attribute set, got ${show attrs}" ];
+      }
+    else
+      let
+        results = mapAttrs (name: x: normalize "${where}.${name}" spec x) attrs;
+      in
+      {
+        value = mapAttrs (_: r: r.value) (util.filterAttrs (_: r: r.value != null) results);
+        errors = concatMap (n: results.${n}.errors) (attrNames results);
+      };
+
+  pinSpec = {
+    closureHash = {
+      errs = simple "a Nix store path (/nix/store/<32 base32 chars>-<name>)" util.isStorePath;
+      fallback = null;
+    };
+    reason = str "a non-empty reason";
+  };
+
+  hostSpec = {
+    system = {
+      default = "x86_64-linux";
+    }
+    // str "a Nix system such as \"x86_64-linux\"";
+    tags = {
+      default = [ ];
+      errs = simple "a list of tags (strings)" isStringList;
+      fallback = [ ];
+    };
+    channel = str "a channel name";
+    closureHash = {
+      default = null;
+      errs = simple "null or a Nix store path (/nix/store/<32 base32 chars>-<name>)" (
+        nullOr util.isStorePath
+      );
+      fallback = null;
+    };
+    pubkey = {
+      default = null;
+      errs = simple "null or an Ed25519 public key (strict base64 of 32 bytes)" (nullOr util.isPublicKey);
+      fallback = null;
+    };
+    pin = {
+      default = null;
+      errs = at: v: if v == null then [ ] else (normalize at pinSpec v).errors;
+      fallback = null;
+    };
+    # Set by mkHost: the NixOS system and its toplevel (what convoy-release builds).
+    toplevel = {
+      default = null;
+      errs = _: _: [ ];
+      fallback = null;
+    };
+    nixos = {
+      default = null;
+      errs = _: _: [ ];
+      fallback = null;
+    };
+  };
+
+  policyKinds = [
+    "rollout"
+    "gate"
+    "health"
+    "attestation"
+  ];
+
+  policyRefSpec = {
+    name = str "a policy name";
+    kind = enum policyKinds;
+    sha256 = {
+      default = null;
+      errs = simple "null or a sha256 digest (64 lowercase hex characters)" (nullOr util.isSha256Hex);
+      fallback = null;
+    };
+    config = {
+      default = { };
+      errs = simple "JSON-like data (attribute sets, lists, strings, numbers, booleans, null)" isJson;
+      fallback = { };
+    };
+  };
+
+  channelSpec = {
+    rolloutPolicy = str "the name of a rollout policy";
+    reconcileIntervalMinutes = {
+      default = 2;
+    }
+    // u32 1;
+    signingIntervalMinutes = {
+      default = 60;
+    }
+    // u32 1;
+    freshnessWindowMinutes = {
+      default = 180;
+    }
+    // u32 1;
+    policies = {
+      default = [ ];
+      errs = at: v: (normalizeList at policyRefSpec v).errors;
+      fallback = [ ];
+      # The well-formed entries are kept so that the later checks see them.
+      keep = true;
+    };
+  };
+
+  waveSpec = {
+    selector = selectorField;
+    soakMinutes = {
+      default = 15;
+    }
+    // u32 0;
+  };
+
+  healthGateSpec = {
+    policy = str "the name of a health policy of the channel";
+    timeoutMinutes = {
+      default = 15;
+    }
+    // u32 1;
+  };
+
+  rolloutPolicySpec = {
+    strategy = {
+      default = "staged";
+    }
+    // enum [
+      "canary"
+      "staged"
+      "all-at-once"
+    ];
+    waves = {
+      errs =
+        at: v:
+        if isList v && v == [ ] then
+          [ "${at}: a rollout policy needs at least one wave" ]
+        else
+          (normalizeList at waveSpec v).errors;
+      fallback = [ ];
+      keep = true;
+    };
+    healthGate = {
+      errs = at: v: (normalize at healthGateSpec v).errors;
+      fallback = null;
+    };
+    onHealthFailure = {
+      default = "halt";
+    }
+    // enum [
+      "halt"
+      "rollback-and-halt"
+    ];
+  };
+
+  edgeSpec = {
+    before = str "a name";
+    after = str "a name";
+  };
+
+  budgetSpec = {
+    selector = selectorField;
+    maxInFlight = {
+      default = null;
+      errs = simple "null or a non-negative integer" (nullOr (util.intBetween 0 util.maxU32));
+      fallback = null;
+    };
+    # Range 0..100 is a semantic check below, so that its message names the problem.
+    maxInFlightPct = {
+      default = null;
+      errs = simple "null or an integer percentage" (nullOr builtins.isInt);
+      fallback = null;
+    };
+  };
+
+  pinRuleSpec = pinSpec // {
+    selector = selectorField;
+  };
+
+  revocationSpec = {
+    host = str "a host name";
+    notBefore = {
+      errs = simple "a UTC timestamp of the form YYYY-MM-DDTHH:MM:SSZ" util.isTimestamp;
+      fallback = null;
+    };
+    reason = str "a non-empty reason";
+  };
+
+  fleetSpec = {
+    hosts = {
+      errs = _: _: [ ];
+      fallback = { };
+    };
+    tags = {
+      default = null;
+      errs = simple "null, a list of tags, or an attribute set of tag = description" (
+        v: v == null || isStringList v || (isAttrs v && all (n: isString v.${n}) (attrNames v))
+      );
+      fallback = null;
+    };
+    channels = {
+      errs = _: _: [ ];
+      fallback = { };
+    };
+    rolloutPolicies = {
+      errs = _: _: [ ];
+      fallback = { };
+    };
+    edges = {
+      default = [ ];
+      errs = _: _: [ ];
+      fallback = [ ];
+    };
+    channelEdges = {
+      default = [ ];
+      errs = _: _: [ ];
+      fallback = [ ];
+    };
+    disruptionBudgets = {
+      default = [ ];
+      errs = _: _: [ ];
+      fallback = [ ];
+    };
+    pins = {
+      default = [ ];
+      errs = _: _: [ ];
+      fallback = [ ];
+    };
+    revocations = {
+      default = [ ];
+      errs = _: _: [ ];
+      fallback = [ ];
+    };
+    # Left by mergeFleets so that merge collisions are reported with everything else.
+    _mergeErrors = {
+      default = [ ];
+      errs = _: _: [ ];
+      fallback = [ ];
+    };
+  };
+
+  # ── mkFleet ────────────────────────────────────────────────────────────────────────
+
+  mkFleet =
+    args:
+    let
+      top = normalize "mkFleet" fleetSpec args;
+      get = name: if top.value == null then fleetSpec.${name}.fallback else top.value.${name};
+
+      hostsN = normalizeAttrs "hosts" hostSpec (get "hosts");
+      channelsN = normalizeAttrs "channels" channelSpec (get "channels");
+      rolloutN = normalizeAttrs "rolloutPolicies" rolloutPolicySpec (get "rolloutPolicies");
+      edgesN = normalizeList "edges" edgeSpec (get "edges");
+      channelEdgesN = normalizeList "channelEdges" edgeSpec (get "channelEdges");
+      budgetsN = normalizeList "disruptionBudgets" budgetSpec (get "disruptionBudgets");
+      pinsN = normalizeList "pins" pinRuleSpec (get "pins");
+      revocationsN = normalizeList "revocations" revocationSpec (get "revocations");
+
+      hosts = hostsN.value;
+      channels = mapAttrs (
+        _: c: c // { policies = map (p: p.value) (normalizeList "" policyRefSpec c.policies).items; }
+      ) channelsN.value;
+      rolloutPolicies = mapAttrs (
+        _: r:
+        r
+        // {
+          waves = map (w: w.value) (normalizeList "" waveSpec r.waves).items;
+          healthGate = if r.healthGate == null then null else (normalize "" healthGateSpec r.healthGate).value;
+        }
+      ) rolloutN.value;
+
+      hostNames = sortStrings (attrNames hosts);
+      channelNames = sortStrings (attrNames channels);
+      rolloutNames = sortStrings (attrNames rolloutPolicies);
+
+      declaredTags =
+        let
+          t = get "tags";
+        in
+        if t == null then null else if isList t then t else attrNames t;
+      hostTags = util.uniqueSorted (concatMap (n: hosts.${n}.tags) hostNames);
+      knownTags = if declaredTags == null then hostTags else util.uniqueSorted declaredTags;
+
+      # Selector views of hosts whose channel is known (a host with a bad channel still
+      # matches channel-free selectors).
+      resolve = sel: selectors.resolve sel hosts;
+
+      # ── semantic checks ──
+      hostErrors = concatMap (
+        n:
+        let
+          h = hosts.${n};
+        in
+        (
+          if h.channel != null && !(channels ? ${h.channel}) then
+            [ "hosts.${n}.channel: unknown channel ${quote h.channel} (channels: ${quoteList channelNames})" ]
+          else
+            [ ]
+        )
+        ++ (
+          if declaredTags != null then
+            map (
+              t: "hosts.${n}.tags: unknown tag ${quote t} (declared tags: ${quoteList knownTags})"
+            ) (subtract h.tags knownTags)
+          else
+            [ ]
+        )
+      ) hostNames;
+
+      channelErrors = concatMap (
+        c:
+        let
+          ch = channels.${c};
+          at = "channels.${c}";
+        in
+        (
+          if ch.rolloutPolicy != null && !(rolloutPolicies ? ${ch.rolloutPolicy}) then
+            [
+              "${at}.rolloutPolicy: unknown rollout policy ${quote ch.rolloutPolicy} (rolloutPolicies: ${quoteList rolloutNames})"
+            ]
+          else
+            [ ]
+        )
+        ++ (
+          if
+            ch.freshnessWindowMinutes != null
+            && ch.signingIntervalMinutes != null
+            && ch.freshnessWindowMinutes < 2 * ch.signingIntervalMinutes
+          then
+            [
+              "${at}.freshnessWindowMinutes: ${toString ch.freshnessWindowMinutes} is below twice the signing interval (2 × ${toString ch.signingIntervalMinutes} = ${toString (2 * ch.signingIntervalMinutes)}); one late CI run would freeze the fleet"
+            ]
+          else
+            [ ]
+        )
+        ++ map (p: "${at}.policies: policy ${quote p} is listed more than once") (
+          util.duplicates (map (p: p.name) ch.policies)
+        )
+      ) channelNames;
+
+      # A rollout policy's health gate must name a health policy of every channel using it.
+      rolloutErrors = concatMap (
+        r:
+        let
+          rp = rolloutPolicies.${r};
+          users = filter (c: channels.${c}.rolloutPolicy == r) channelNames;
+          gate = rp.healthGate;
+        in
+        if gate == null || gate.policy == null then
+          [ ]
+        else
+          concatMap (
+            c:
+            let
+              policies = channels.${c}.policies;
+              named = filter (p: p.name == gate.policy) policies;
+              health = map (p: p.name) (filter (p: p.kind == "health") policies);
+            in
+            if named == [ ] then
+              [
+                "rolloutPolicies.${r}.healthGate.policy: unknown policy ${quote gate.policy} in channel ${quote c} (its health policies: ${quoteList health})"
+              ]
+            else if (builtins.head named).kind != "health" then
+              [
+                "rolloutPolicies.${r}.healthGate.policy: policy ${quote gate.policy} of channel ${quote c} is a ${quote (builtins.head named).kind} policy, not a `health` one"
+              ]
+            else
+              [ ]
+          ) users
+      ) rolloutNames;
+
+      # Every selector that ends up in the document or in a pin, with its option path.
+      waveSelectors = concatMap (
+        r: imap0 (i: w: {
+          at = "rolloutPolicies.${r}.waves.${toString i}";
+          inherit (w) selector;
+        }) rolloutPolicies.${r}.waves
+      ) rolloutNames;
+      budgetSelectors = map (b: {
+        at = "disruptionBudgets.${toString b.index}";
+        inherit (b.value) selector;
+      }) (filter (b: b.value.selector != null) budgetsN.items);
+      pinSelectors = map (p: {
+        at = "pins.${toString p.index}";
+        inherit (p.value) selector;
+      }) (filter (p: p.value.selector != null) pinsN.items);
+      allSelectors = filter (s: s.selector != null) (waveSelectors ++ budgetSelectors ++ pinSelectors);
+
+      selectorErrors = concatMap (
+        s:
+        map (t: "${s.at}.selector: unknown tag ${quote t} (known tags: ${quoteList knownTags})") (
+          util.unique (subtract (selectors.mentioned "tags" s.selector) knownTags)
+        )
+        ++ map (h: "${s.at}.selector: unknown host ${quote h}") (
+          util.unique (subtract (selectors.mentioned "hosts" s.selector) hostNames)
+        )
+        ++ map (c: "${s.at}.selector: unknown channel ${quote c} (channels: ${quoteList channelNames})") (
+          util.unique (subtract (selectors.mentioned "channel" s.selector) channelNames)
+        )
+      ) allSelectors;
+
+      edgeErrors =
+        let
+          items = edgesN.items;
+          unknownEnds = concatMap (
+            e:
+            concatMap (
+              end:
+              if hosts ? ${e.value.${end}} then
+                [ ]
+              else
+                [ "edges.${toString e.index}.${end}: unknown host ${quote e.value.${end}}" ]
+            ) [ "before" "after" ]
+          ) (filter (e: e.value.before != null && e.value.after != null) items);
+          known = filter (
+            e: e.value.before != null && e.value.after != null && hosts ? ${e.value.before} && hosts ? ${e.value.after}
+          ) items;
+          cross = concatMap (
+            e:
+            let
+              a = hosts.${e.value.before}.channel;
+              b = hosts.${e.value.after}.channel;
+            in
+            if a != null && b != null && a != b then
+              [
+                "edges.${toString e.index}: host edge ${quote e.value.before} -> ${quote e.value.after} crosses channels (${quote a} -> ${quote b}); order channels with channelEdges instead"
+              ]
+            else
+              [ ]
+          ) known;
+          cycles = map (c: "edges: cycle in host edges: ${concatStringsSep " -> " c}") (
+            graph.cycles (map (e: e.value) known)
+          );
+        in
+        unknownEnds ++ cross ++ cycles;
+
+      channelEdgeErrors =
+        let
+          items = filter (e: e.value.before != null && e.value.after != null) channelEdgesN.items;
+          unknownEnds = concatMap (
+            e:
+            concatMap (
+              end:
+              if channels ? ${e.value.${end}} then
+                [ ]
+              else
+                [
+                  "channelEdges.${toString e.index}.${end}: unknown channel ${quote e.value.${end}} (channels: ${quoteList channelNames})"
+                ]
+            ) [ "before" "after" ]
+          ) items;
+          known = filter (e: channels ? ${e.value.before} && channels ? ${e.value.after}) items;
+        in
+        unknownEnds
+        ++ map (c: "channelEdges: cycle in channel edges: ${concatStringsSep " -> " c}") (
+          graph.cycles (map (e: e.value) known)
+        );
+
+      budgetErrors = concatMap (
+        b:
+        let
+          at = "disruptionBudgets.${toString b.index}";
+          v = b.value;
+        in
+        (
+          if v.maxInFlightPct != null && (v.maxInFlightPct < 0 || v.maxInFlightPct > 100) then
+            [ "${at}.maxInFlightPct: ${toString v.maxInFlightPct} is outside 0..100" ]
+          else
+            [ ]
+        )
+        ++ (
+          if (b.raw.maxInFlight or null) == null && (b.raw.maxInFlightPct or null) == null then
+            [ "${at}: sets neither maxInFlight nor maxInFlightPct; a budget needs at least one limit" ]
+          else
+            [ ]
+        )
+      ) budgetsN.items;
+
+      # Pins: a host's own `pin` and the `pins` rules; a host may be matched by one at most.
+      pinSources =
+        map (n: {
+          at = "hosts.${n}.pin";
+          hosts = [ n ];
+          pin = hosts.${n}.pin;
+        }) (filter (n: hosts.${n}.pin != null) hostNames)
+        ++ map (p: {
+          at = "pins.${toString p.index}";
+          hosts = resolve p.value.selector;
+          pin = {
+            inherit (p.value) closureHash reason;
+          };
+        }) (filter (p: p.value.selector != null) pinsN.items);
+      pinsOf = n: filter (p: elem n p.hosts) pinSources;
+      pinErrors = concatMap (
+        n:
+        let
+          ps = pinsOf n;
+        in
+        if length ps > 1 then
+          [ "host ${quote n} is matched by ${toString (length ps)} pins: ${concatStringsSep ", " (map (p: p.at) ps)}" ]
+        else
+          [ ]
+      ) hostNames;
+
+      revocationErrors =
+        concatMap (
+          r:
+          if r.value.host != null && !(hosts ? ${r.value.host}) then
+            [ "revocations.${toString r.index}.host: unknown host ${quote r.value.host}" ]
+          else
+            [ ]
+        ) revocationsN.items
+        ++ map (h: "revocations: host ${quote h} is revoked more than once") (
+          util.duplicates (filter (h: h != null) (map (r: r.value.host) revocationsN.items))
+        );
+
+      errors =
+        (get "_mergeErrors")
+        ++ top.errors
+        ++ hostsN.errors
+        ++ channelsN.errors
+        ++ rolloutN.errors
+        ++ edgesN.errors
+        ++ channelEdgesN.errors
+        ++ budgetsN.errors
+        ++ pinsN.errors
+        ++ revocationsN.errors
+        ++ hostErrors
+        ++ channelErrors
+        ++ rolloutErrors
+        ++ selectorErrors
+        ++ edgeErrors
+        ++ channelEdgeErrors
+        ++ budgetErrors
+        ++ pinErrors
+        ++ revocationErrors;
+
+      # ── warnings ──
+      emptyWarnings = concatMap (
+        s:
+        map (n: "${s.at}.selector: empty ${quote (builtins.head (attrNames n))} list (${
+          if n ? or || n ? tagsAny || n ? hosts then "matches no host" else "matches every host"
+        })") (selectors.emptyParts s.selector)
+        ++ (
+          if resolve s.selector == [ ] then [ "${s.at}.selector: selects no host" ] else [ ]
+        )
+      ) allSelectors;
+
+      budgetWarnings = concatMap (
+        b:
+        let
+          covered = length (resolve b.value.selector);
+        in
+        if b.value.maxInFlight == 1 && covered >= manyHosts then
+          [
+            "disruptionBudgets.${toString b.index}: maxInFlight = 1 over ${toString covered} hosts updates them one at a time"
+          ]
+        else
+          [ ]
+      ) (filter (b: b.value.selector != null) budgetsN.items);
+
+      usageWarnings =
+        map (r: "rolloutPolicies.${r}: used by no channel") (
+          filter (r: !(any (c: channels.${c}.rolloutPolicy == r) channelNames)) rolloutNames
+        )
+        ++ concatMap (
+          c:
+          let
+            rp = rolloutPolicies.${channels.${c}.rolloutPolicy} or null;
+            members = filter (n: hosts.${n}.channel == c) hostNames;
+            inWave = n: any (w: w.selector != null && elem n (resolve w.selector)) rp.waves;
+            missed = filter (n: !(inWave n)) members;
+          in
+          if rp == null || missed == [ ] then
+            [ ]
+          else
+            [
+              "channels.${c}: hosts ${quoteList missed} are in no wave of rollout policy ${quote channels.${c}.rolloutPolicy} and will never be updated"
+            ]
+        ) channelNames;
+
+      warnings = emptyWarnings ++ budgetWarnings ++ usageWarnings;
+
+      # ── outputs ──
+      report =
+        "mkFleet: the fleet has ${toString (length errors)} error${
+          if length errors == 1 then "" else "s"
+        }:\n"
+        + concatStringsSep "\n" (map (e: "  - ${e}") errors);
+      checked = v: if errors == [ ] then v else throw report;
+      traced = v: foldl' (acc: w: builtins.trace "warning: mkFleet: ${w}" acc) v warnings;
+
+      jsonHost = n: h: {
+        inherit (h)
+          system
+          tags
+          channel
+          closureHash
+          pubkey
+          ;
+        pin =
+          let
+            ps = pinsOf n;
+          in
+          if ps == [ ] then
+            null
+          else
+            {
+              inherit ((builtins.head ps).pin) closureHash reason;
+            };
+      };
+
+      resolved = {
+        schemaVersion = 1;
+        hosts = mapAttrs jsonHost hosts;
+        channels = mapAttrs (_: c: {
+          inherit (c)
+            rolloutPolicy
+            reconcileIntervalMinutes
+            signingIntervalMinutes
+            freshnessWindowMinutes
+            ;
+          policies = map (p: {
+            inherit (p)
+              name
+              kind
+              sha256
+              config
+              ;
+          }) c.policies;
+        }) channels;
+        rolloutPolicies = mapAttrs (_: r: {
+          inherit (r) strategy onHealthFailure healthGate;
+          waves = map (w: { inherit (w) selector soakMinutes; }) r.waves;
+        }) rolloutPolicies;
+        edges = map (e: { inherit (e.value) before after; }) edgesN.items;
+        channelEdges = map (e: { inherit (e.value) before after; }) channelEdgesN.items;
+        disruptionBudgets = map (b: {
+          inherit (b.value) selector maxInFlight maxInFlightPct;
+        }) budgetsN.items;
+        meta = null;
+      };
+
+      selectorResolutions = listToAttrs (
+        map (s: {
+          name = s.at;
+          value = resolve s.selector;
+        }) (waveSelectors ++ budgetSelectors)
+      );
+    in
+    {
+      _type = "convoy-fleet";
+      # The checked input with every default filled in (NixOS systems left out).
+      config = checked {
+        hosts = mapAttrs (_: h: removeAttrs h [ "toplevel" "nixos" ]) hosts;
+        tags = knownTags;
+        inherit channels rolloutPolicies;
+        edges = resolved.edges;
+        channelEdges = resolved.channelEdges;
+        disruptionBudgets = resolved.disruptionBudgets;
+        pins = map (p: p.value) pinsN.items;
+        revocations = map (r: r.value) revocationsN.items;
+      };
+      # fleet.resolved.json, as convoy-release consumes it.
+      resolved = checked (traced resolved);
+      # The unsigned revocation list (convoy_proto::RevocationList).
+      revocations = checked {
+        revocations = map (r: { inherit (r.value) host notBefore reason; }) revocationsN.items;
+      };
+      # Every wave and budget selector of `resolved` → the sorted host names it picks, as
+      # computed here; proto/tests/nix_fixtures.rs checks that Rust agrees.
+      selectorResolutions = checked selectorResolutions;
+      # The hosts each pin holds (pins are folded into hosts.<name>.pin in `resolved`).
+      pinnedHosts = checked (listToAttrs (map (p: { name = p.at; value = p.hosts; }) pinSources));
+      inherit warnings errors;
+      # host name → its system's toplevel derivation, for hosts that have one (mkHost or
+      # `toplevel = ...`): what convoy-release builds and pushes to the binary cache.
+      systems = checked (
+        mapAttrs (_: h: h.toplevel) (util.filterAttrs (_: h: h.toplevel != null) hosts)
+      );
+    };
+
+  # ── mergeFleets ────────────────────────────────────────────────────────────────────
+
+  namedSections = [
+    "hosts"
+    "channels"
+    "rolloutPolicies"
+  ];
+  listSections = [
+    "edges"
+    "channelEdges"
+    "disruptionBudgets"
+    "pins"
+    "revocations"
+  ];
+
+  mergeFleets =
+    fragments:
+    let
+      loaded = imap0 (i: f: {
+        label = if builtins.isPath f then toString f else "fragment ${toString i}";
+        value = if builtins.isPath f then import f else f;
+      }) fragments;
+      good = filter (f: isAttrs f.value) loaded;
+      badErrors = map (f: "mergeFleets: ${f.label} is not an attribute set (got ${show f.value})") (
+        filter (f: !(isAttrs f.value)) loaded
+      );
+      unknownErrors = concatMap (
+        f:
+        map (k: "mergeFleets: ${f.label}: unknown option ${quote k}") (
+          subtract (attrNames f.value) (namedSections ++ listSections ++ [ "tags" "_mergeErrors" ])
+        )
+      ) good;
+
+      mergeSection =
+        section:
+        let
+          withIt = filter (f: isAttrs (f.value.${section} or null)) good;
+          names = util.uniqueSorted (concatMap (f: attrNames f.value.${section}) withIt);
+          owners = n: filter (f: f.value.${section} ? ${n}) withIt;
+        in
+        {
+          value = foldl' (acc: f: acc // f.value.${section}) { } withIt;
+          errors = concatMap (
+            n:
+            let
+              o = owners n;
+            in
+            if length o > 1 then
+              [ "merge collision: ${section}.${n} is defined in ${concatStringsSep " and " (map (f: f.label) o)}" ]
+            else
+              [ ]
+          ) names;
+        };
+      merged = util.genAttrs' namedSections mergeSection;
+
+      tagSets = filter (t: t != null) (map (f: f.value.tags or null) good);
+      tags =
+        if tagSets == [ ] then
+          null
+        else
+          util.uniqueSorted (concatMap (t: if isList t then t else attrNames t) tagSets);
+    in
+    util.genAttrs' namedSections (s: merged.${s}.value)
+    // util.genAttrs' listSections (s: concatMap (f: f.value.${s} or [ ]) good)
+    // {
+      inherit tags;
+      _mergeErrors =
+        concatMap (f: f.value._mergeErrors or [ ]) good
+        ++ badErrors
+        ++ unknownErrors
+        ++ concatMap (s: merged.${s}.errors) namedSections;
+    };
+in
+{
+  inherit mkFleet mergeFleets;
+}

@@ -1,0 +1,5 @@
+# The NixOS modules of Convoy, by name.
+{
+  convoy-cp = ./cp.nix;
+  convoy-agent = ./agent.nix;
+}
