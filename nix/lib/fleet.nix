@@ -522,7 +522,7 @@ let
               [
                 "rolloutPolicies.${r}.healthGate.policy: unknown policy ${quote gate.policy} in channel ${quote c} (its health policies: ${quoteList health})"
               ]
-            else if (builtins.head named).kind != "health" then
+            else if !(elem (builtins.head named).kind [ "health" null ]) then
               [
                 "rolloutPolicies.${r}.healthGate.policy: policy ${quote gate.policy} of channel ${quote c} is a ${quote (builtins.head named).kind} policy, not a `health` one"
               ]
