@@ -1,0 +1,374 @@
+//! `convoy-release` end to end: real Nix builds, a real binary cache, real signatures.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::Command;
+
+use convoy_proto::*;
+
+const NOW: &str = "2026-11-24T10:00:00Z";
+
+fn release_cmd(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_convoy-release"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    keys: support::Keys,
+    systems: std::path::PathBuf,
+    fleet: std::path::PathBuf,
+}
+
+fn fixture(hosts: &[&str], failing: &[&str]) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = support::keys(dir.path(), "2026-01-01T00:00:00Z".parse().unwrap());
+    let systems = support::write_systems(dir.path(), hosts, failing);
+    let fleet = dir.path().join("fleet.json");
+    std::fs::write(&fleet, support::fleet_json(hosts)).unwrap();
+    Fixture {
+        dir,
+        keys,
+        systems,
+        fleet,
+    }
+}
+
+impl Fixture {
+    fn out(&self) -> std::path::PathBuf {
+        self.dir.path().join("artifacts")
+    }
+    fn cache(&self) -> String {
+        format!("file://{}", self.dir.path().join("cache").display())
+    }
+    fn publish(&self, now: &str, extra: &[&str]) -> std::process::Output {
+        let (fleet, systems, cache_key, key, out, tr, org) = (
+            self.fleet.to_str().unwrap(),
+            self.systems.to_str().unwrap(),
+            self.keys.cache_key.to_str().unwrap(),
+            self.keys.release_key.to_str().unwrap(),
+            self.out(),
+            self.keys.trust_root.to_str().unwrap(),
+            self.keys.org_pub.to_str().unwrap(),
+        );
+        let cache = self.cache();
+        let mut args = vec![
+            "--json",
+            "publish",
+            "--fleet-json",
+            fleet,
+            "--systems",
+            systems,
+            "--cache",
+            &cache,
+            "--cache-key",
+            cache_key,
+            "--release-key",
+            key,
+            "--out",
+            out.to_str().unwrap(),
+            "--trust-root",
+            tr,
+            "--org-root",
+            org,
+            "--now",
+            now,
+            "--ci-commit",
+            "abc123",
+        ];
+        args.extend_from_slice(extra);
+        release_cmd(&args)
+    }
+    fn verify(&self, now: &str) -> Verified<FleetResolved> {
+        let root = verify_trust_root(
+            &std::fs::read(&self.keys.trust_root).unwrap(),
+            &self.keys.org.public_key(),
+            &VerifyOptions::at(now.parse().unwrap()),
+        )
+        .unwrap();
+        let bytes = std::fs::read(self.out().join("fleet.resolved.json")).unwrap();
+        verify_artifact::<FleetResolved>(&bytes, &root, &VerifyOptions::at(now.parse().unwrap()))
+            .unwrap()
+    }
+}
+
+fn ok(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn publishes_verifiable_artifacts_with_pushed_closures_and_bumps_versions() {
+    let f = fixture(&["web1", "web2", "db1"], &[]);
+    let summary = ok(&f.publish(NOW, &[]));
+    assert_eq!(summary["fleetVersion"], 1);
+
+    let fleet = f.verify(NOW);
+    assert_eq!(fleet.meta.version.get(), 1);
+    assert_eq!(fleet.meta.ci_commit.as_deref(), Some("abc123"));
+    for (name, host) in &fleet.hosts {
+        let closure = host
+            .closure_hash
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name} has no closure"));
+        assert!(
+            closure
+                .store_path()
+                .ends_with(&format!("-nixos-system-{name}"))
+        );
+        let narinfo = f
+            .dir
+            .path()
+            .join("cache")
+            .join(format!("{}.narinfo", closure.digest()));
+        assert!(narinfo.exists(), "{name}'s closure is in the binary cache");
+    }
+
+    // The revocations are published and signed too.
+    let root = verify_trust_root(
+        &std::fs::read(&f.keys.trust_root).unwrap(),
+        &f.keys.org.public_key(),
+        &VerifyOptions::at(NOW.parse().unwrap()),
+    )
+    .unwrap();
+    let revocations = std::fs::read(f.out().join("revocations.json")).unwrap();
+    let revocations = verify_artifact::<Revocations>(
+        &revocations,
+        &root,
+        &VerifyOptions::at(NOW.parse().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(revocations.freshness_window_minutes, 180);
+
+    // A second release bumps the version.
+    ok(&f.publish("2026-11-24T11:00:00Z", &[]));
+    assert_eq!(f.verify("2026-11-24T11:00:00Z").meta.version.get(), 2);
+}
+
+#[test]
+fn refresh_re_signs_with_a_new_time_and_version_so_agents_never_see_it_stale() {
+    let f = fixture(&["web1"], &[]);
+    ok(&f.publish(NOW, &[]));
+    let later = "2026-11-24T13:30:00Z"; // beyond the 180-minute window + skew of NOW
+    let root_bytes = std::fs::read(&f.keys.trust_root).unwrap();
+    let root = verify_trust_root(
+        &root_bytes,
+        &f.keys.org.public_key(),
+        &VerifyOptions::at(later.parse().unwrap()),
+    )
+    .unwrap();
+    let fleet_path = f.out().join("fleet.resolved.json");
+    let stale = verify_artifact::<FleetResolved>(
+        &std::fs::read(&fleet_path).unwrap(),
+        &root,
+        &VerifyOptions::at(later.parse().unwrap()),
+    );
+    assert!(matches!(stale, Err(VerifyError::Stale { .. })), "{stale:?}");
+
+    let out = release_cmd(&[
+        "--json",
+        "refresh",
+        "--out",
+        f.out().to_str().unwrap(),
+        "--release-key",
+        f.keys.release_key.to_str().unwrap(),
+        "--trust-root",
+        f.keys.trust_root.to_str().unwrap(),
+        "--org-root",
+        f.keys.org_pub.to_str().unwrap(),
+        "--now",
+        later,
+    ]);
+    let summary = ok(&out);
+    assert_eq!(summary["fleetVersion"], 2);
+    assert_eq!(summary["revocationsVersion"], 2);
+    let fresh = f.verify(later);
+    assert_eq!(fresh.meta.signed_at, later.parse().unwrap());
+    assert_eq!(fresh.meta.ci_commit.as_deref(), Some("abc123"));
+}
+
+#[test]
+fn refresh_refuses_to_launder_a_tampered_artifact() {
+    let f = fixture(&["web1"], &[]);
+    ok(&f.publish(NOW, &[]));
+    let path = f.out().join("fleet.resolved.json");
+    let tampered = String::from_utf8(std::fs::read(&path).unwrap())
+        .unwrap()
+        .replace("\"web\"", "\"evil\"");
+    std::fs::write(&path, &tampered).unwrap();
+    let out = release_cmd(&[
+        "refresh",
+        "--out",
+        f.out().to_str().unwrap(),
+        "--release-key",
+        f.keys.release_key.to_str().unwrap(),
+        "--trust-root",
+        f.keys.trust_root.to_str().unwrap(),
+        "--org-root",
+        f.keys.org_pub.to_str().unwrap(),
+        "--now",
+        NOW,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad signature"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        tampered,
+        "nothing was re-signed"
+    );
+}
+
+#[test]
+fn a_failing_host_build_names_the_host_and_publishes_nothing() {
+    let f = fixture(&["web1", "web2"], &["web2"]);
+    let out = f.publish(NOW, &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("host `web2`"), "{stderr}");
+    assert!(!f.out().exists(), "nothing published");
+}
+
+#[test]
+fn a_failing_build_leaves_the_previous_release_untouched() {
+    let f = fixture(&["web1"], &[]);
+    ok(&f.publish(NOW, &[]));
+    let before = std::fs::read(f.out().join("fleet.resolved.json")).unwrap();
+    // The next release cannot push: the cache key is gone.
+    std::fs::remove_file(&f.keys.cache_key).unwrap();
+    let out = f.publish("2026-11-24T11:00:00Z", &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pushing the closure of host `web1`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(f.out().join("fleet.resolved.json")).unwrap(),
+        before
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(f.out())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "no staging files left: {leftovers:?}");
+}
+
+#[test]
+fn inputs_are_checked_before_any_work() {
+    let f = fixture(&["web1"], &[]);
+    let out = f.publish(
+        NOW,
+        &[
+            "--closure",
+            "ghost=/nix/store/0c5z8ss6l8yqvgqpx0n3iybxrcdhg1fs-x",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("host `ghost`, which the fleet does not define")
+    );
+
+    let pinned_policy = support::fleet_json(&["web1"]).replace(
+        "\"policies\":[]",
+        "\"policies\":[{\"name\":\"waves\",\"kind\":\"rollout\",\"sha256\":null,\"config\":{}}]",
+    );
+    std::fs::write(&f.fleet, pinned_policy).unwrap();
+    let out = f.publish(NOW, &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("policy `waves` of channel `stable` is not pinned")
+    );
+
+    std::fs::write(
+        &f.fleet,
+        support::fleet_json(&["web1"]).replacen("\"meta\":null", "\"meta\":null,\"meta\":null", 1),
+    )
+    .unwrap();
+    let out = f.publish(NOW, &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("duplicate key `meta`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!f.out().exists());
+}
+
+#[test]
+fn a_release_key_outside_the_trust_root_is_caught_before_publishing() {
+    let f = fixture(&["web1"], &[]);
+    let stranger = SecretKey::generate();
+    std::fs::write(&f.keys.release_key, stranger.to_file_bytes()).unwrap();
+    let out = f.publish(NOW, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("self-check") && stderr.contains("unknown key"),
+        "{stderr}"
+    );
+    assert!(!f.out().exists());
+}
+
+#[test]
+fn publishes_to_a_git_branch_without_touching_the_checkout() {
+    let f = fixture(&["web1"], &[]);
+    let repo = f.dir.path().join("fleet-repo");
+    std::fs::create_dir(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    git(&["init", "-q", "-b", "main"]);
+    ok(&f.publish(
+        NOW,
+        &[
+            "--git-repo",
+            repo.to_str().unwrap(),
+            "--git-branch",
+            "artifacts",
+        ],
+    ));
+    ok(&f.publish(
+        "2026-11-24T11:00:00Z",
+        &[
+            "--git-repo",
+            repo.to_str().unwrap(),
+            "--git-branch",
+            "artifacts",
+        ],
+    ));
+    let committed = git(&["show", "artifacts:fleet.resolved.json"]);
+    assert_eq!(
+        committed,
+        std::fs::read(f.out().join("fleet.resolved.json")).unwrap()
+    );
+    assert_eq!(
+        String::from_utf8(git(&["rev-list", "--count", "artifacts"]))
+            .unwrap()
+            .trim(),
+        "2"
+    );
+    assert!(
+        !repo.join("fleet.resolved.json").exists(),
+        "the working tree is untouched"
+    );
+}
