@@ -14,6 +14,8 @@ let
 in
 {
   inherit (fleet) mkFleet mergeFleets;
+  # Every mkFleet option, as a path such as `hosts.<name>.channel`.
+  fleetOptions = fleet.optionPaths;
   inherit (host) mkHost;
 
   # Selector constructors (`sel.tags [ "web" ]`) and the evaluator mkFleet uses.

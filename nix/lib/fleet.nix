@@ -914,7 +914,26 @@ let
         ++ unknownErrors
         ++ concatMap (s: merged.${s}.errors) namedSections;
     };
+  # Every option of mkFleet as a path (`hosts.<name>.channel`, `edges.*.before`), for
+  # documentation and its completeness check in nix/tests/run.sh.
+  optionPaths =
+    let
+      under = prefix: spec: map (n: "${prefix}.${n}") (sortStrings (attrNames spec));
+    in
+    filter (p: p != "_mergeErrors") (sortStrings (attrNames fleetSpec))
+    ++ under "hosts.<name>" hostSpec
+    ++ under "hosts.<name>.pin" pinSpec
+    ++ under "channels.<name>" channelSpec
+    ++ under "channels.<name>.policies.*" policyRefSpec
+    ++ under "rolloutPolicies.<name>" rolloutPolicySpec
+    ++ under "rolloutPolicies.<name>.waves.*" waveSpec
+    ++ under "rolloutPolicies.<name>.healthGate" healthGateSpec
+    ++ under "edges.*" edgeSpec
+    ++ under "channelEdges.*" edgeSpec
+    ++ under "disruptionBudgets.*" budgetSpec
+    ++ under "pins.*" pinRuleSpec
+    ++ under "revocations.*" revocationSpec;
 in
 {
-  inherit mkFleet mergeFleets;
+  inherit mkFleet mergeFleets optionPaths;
 }

@@ -3,7 +3,9 @@
 #   golden/<case>/input.nix   → must equal golden/<case>/expected.json (semantic JSON compare)
 #   negative/<case>.nix       → must fail, and the error must contain every `# expect:` line
 #                               (evaluates `.resolved`, or the `# attr:` line's attribute)
-# plus a parse check of every .nix file (the NixOS modules need nixpkgs' lib to evaluate)
+# plus a parse check of every .nix file, the NixOS modules evaluated with a stub module
+# system (modules/stub-lib.nix: nixpkgs is not available offline), a check that
+# docs/fleet-nix.md documents every option,
 # and one `nix eval` of the flake's outputs.
 #
 #   nix/tests/run.sh            run everything
@@ -102,6 +104,38 @@ for f in "$here"/negative/*.nix; do
     fail "negative $case" "$(printf 'missing from the error: %s\n' "${missing[@]}"; echo '--- error was:'; cat "$tmp/neg.err")"
   fi
 done
+
+# ── NixOS modules, evaluated with the stub module system (no nixpkgs here) ──
+if nix-instantiate --eval --strict --json "$here/modules/eval.nix" -A checks >"$tmp/modules.json" 2>"$tmp/modules.err"; then
+  while read -r verdict name; do
+    if [[ $verdict == ok ]]; then pass "module check $name"; else fail "module check $name"; fi
+  done < <(python3 -c 'import json,sys; [print("ok" if v is True else "FAIL", k) for k, v in sorted(json.load(open(sys.argv[1])).items())]' "$tmp/modules.json")
+else
+  fail "module checks (evaluation failed)" "$(cat "$tmp/modules.err")"
+fi
+
+# ── docs/fleet-nix.md documents every option of mkFleet and of both modules ──
+docs="$root/docs/fleet-nix.md"
+if nix-instantiate --eval --strict --json "$here/modules/eval.nix" -A options >"$tmp/module-options.json" 2>"$tmp/opts.err" &&
+  nix-instantiate --eval --strict --json -E "(import $root/nix/lib).fleetOptions" >"$tmp/fleet-options.json" 2>>"$tmp/opts.err"; then
+  if [[ ! -f "$docs" ]]; then
+    fail "docs/fleet-nix.md exists"
+  elif undocumented=$(python3 - "$docs" "$tmp/module-options.json" "$tmp/fleet-options.json" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+paths = [o["path"] for o in json.load(open(sys.argv[2]))] + json.load(open(sys.argv[3]))
+missing = [p for p in paths if f"`{p}`" not in text]
+print(" ".join(missing))
+sys.exit(1 if missing else 0)
+PY
+  ); then
+    pass "docs/fleet-nix.md documents every mkFleet and module option"
+  else
+    fail "docs/fleet-nix.md documents every option" "undocumented: $undocumented"
+  fi
+else
+  fail "option listing" "$(cat "$tmp/opts.err")"
+fi
 
 # ── the flake (no inputs: evaluates offline) ──
 flake="git+file://$root"
