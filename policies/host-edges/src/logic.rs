@@ -1,0 +1,173 @@
+//! The host-edges gate as a pure function of its configuration and the snapshot.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use convoy_policy_sdk::eval::gate_each;
+use convoy_policy_sdk::graph::{find_cycle, waits_for};
+use convoy_policy_sdk::{ConfigError, GateInput, GatePolicy, Host, Policy, Verdict};
+use serde::Deserialize;
+
+/// Configuration of the host-edges gate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// Dependencies between hosts.
+    pub edges: Vec<Edge>,
+}
+
+/// `after` waits until `before` has converged (the shape of `edges` in fleet.resolved.json).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Edge {
+    /// The host that goes first.
+    pub before: String,
+    /// The host that waits.
+    pub after: String,
+}
+
+/// The host-edges gate.
+pub struct HostEdges;
+
+impl Policy for HostEdges {
+    type Config = Config;
+
+    fn check(cfg: &Config) -> Result<(), ConfigError> {
+        for (i, e) in cfg.edges.iter().enumerate() {
+            if e.before.is_empty() || e.after.is_empty() {
+                return Err(ConfigError::invalid(format!(
+                    "edges[{i}]: host names must not be empty"
+                )));
+            }
+            if e.before == e.after {
+                return Err(ConfigError::invalid(format!(
+                    "edges[{i}]: host {} cannot wait for itself",
+                    e.after
+                )));
+            }
+        }
+        let graph = waits_for(
+            cfg.edges
+                .iter()
+                .map(|e| (e.after.as_str(), e.before.as_str())),
+        );
+        match find_cycle(&graph) {
+            Some(cycle) => Err(ConfigError::invalid(format!(
+                "host edges form a cycle: {}",
+                cycle.join(" → ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl GatePolicy for HostEdges {
+    fn admit(cfg: &Config, input: &GateInput) -> Verdict {
+        let graph = waits_for(
+            cfg.edges
+                .iter()
+                .map(|e| (e.after.as_str(), e.before.as_str())),
+        );
+        let hosts: BTreeMap<&str, &Host> =
+            input.hosts.iter().map(|h| (h.name.as_str(), h)).collect();
+        gate_each(input, |candidate| {
+            let Some(afters) = graph.get(candidate.name.as_str()) else {
+                return Ok(());
+            };
+            for before in afters {
+                match hosts.get(before) {
+                    None => {
+                        return Err(format!(
+                            "waits for host {before}, which is not in the fleet snapshot"
+                        ));
+                    }
+                    Some(h) if !h.is_converged() => {
+                        return Err(format!(
+                            "waits for host {before} to converge ({before} is {})",
+                            progress(h)
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// How far a not-yet-converged host is, in words.
+pub(crate) fn progress(h: &Host) -> String {
+    if h.target_closure.is_none() {
+        "without a target closure".to_owned()
+    } else if h.on_target() {
+        format!("{} on its target closure", h.phase.as_str())
+    } else {
+        format!("{}, not yet on its target closure", h.phase.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use convoy_policy_sdk::eval::{admit, validate_config};
+    use convoy_policy_sdk::{HostPhase, Refusal};
+
+    fn host(name: &str, on_target: bool, phase: HostPhase) -> Host {
+        Host {
+            name: name.into(),
+            channel: "prod".into(),
+            tags: vec![],
+            current_closure: Some(
+                if on_target {
+                    "/nix/store/new"
+                } else {
+                    "/nix/store/old"
+                }
+                .into(),
+            ),
+            target_closure: Some("/nix/store/new".into()),
+            phase,
+            phase_since: 0,
+            last_seen: Some(0),
+            rollout: None,
+        }
+    }
+
+    #[test]
+    fn waits_for_the_gating_host() {
+        let cfg = r#"{"edges":[{"before":"db1","after":"db2"}]}"#;
+        let input = GateInput {
+            now: 100,
+            candidates: vec!["db2".into(), "web1".into()],
+            hosts: vec![
+                host("db1", true, HostPhase::Healthy),
+                host("db2", false, HostPhase::Idle),
+                host("web1", false, HostPhase::Idle),
+            ],
+            active: vec![],
+        };
+        let v = admit::<HostEdges>(cfg, &input);
+        assert_eq!(v.admitted, ["web1"]);
+        assert_eq!(
+            v.refused,
+            [Refusal {
+                host: "db2".into(),
+                reason: "waits for host db1 to converge (db1 is healthy on its target closure)"
+                    .into()
+            }]
+        );
+        let mut input = input;
+        input.hosts[0].phase = HostPhase::Soaked;
+        assert_eq!(admit::<HostEdges>(cfg, &input).admitted, ["db2", "web1"]);
+    }
+
+    #[test]
+    fn cycles_are_refused() {
+        let err = validate_config::<HostEdges>(
+            r#"{"edges":[{"before":"b","after":"a"},{"before":"a","after":"b"}]}"#,
+        )
+        .expect_err("cycle");
+        assert!(err.contains("a → b → a"), "{err}");
+        assert!(validate_config::<HostEdges>(r#"{"edges":[{"before":"a","after":"a"}]}"#).is_err());
+    }
+}

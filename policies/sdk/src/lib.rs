@@ -1,0 +1,33 @@
+//! The Convoy policy SDK: everything a policy author needs besides their own logic.
+//!
+//! It mirrors the `convoy:policy@1.0.0` WIT types as plain serde types ([`Host`],
+//! [`RolloutInput`], [`Plan`], [`GateInput`], [`Verdict`] …) so policy logic is ordinary
+//! Rust that runs natively in tests and benchmarks; parses the canonical JSON
+//! configuration ([`config`]); evaluates [`Selector`]s; rounds percentages ([`pct`]); and,
+//! on `wasm32`, exports a policy as a component with one macro per world
+//! ([`export_rollout!`], [`export_gate!`], [`export_health!`], [`export_attestation!`]).
+//!
+//! A policy implements [`Policy`] (its typed configuration and its validation) and one of
+//! [`RolloutPolicy`], [`GatePolicy`], [`HealthPolicy`], [`AttestationPolicy`]; the
+//! functions of [`eval`] run it with the safe fallback the ABI promises when the
+//! configuration is bad (hold, refuse, pending, keep standing — never a panic).
+#![deny(unsafe_code)]
+
+// The generated bindings name paths from outside (`convoy_policy_sdk::glue::…`).
+extern crate self as convoy_policy_sdk;
+
+pub mod config;
+pub mod eval;
+pub mod graph;
+pub mod pct;
+pub mod selector;
+pub mod types;
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod glue;
+
+pub use config::{ConfigError, parse_config};
+pub use eval::{AttestationPolicy, GatePolicy, HealthPolicy, Policy, RolloutPolicy};
+pub use selector::Selector;
+pub use types::*;
