@@ -64,10 +64,12 @@ let
       !(v ? outPath) && all (n: isJson v.${n}) (attrNames v)
     else if t == "list" then
       all isJson v
+    else if t == "int" then
+      # Canonical JSON (RFC 8785) writes numbers as doubles: integers must stay exact.
+      v <= 9007199254740991 && v >= -9007199254740991
     else
       elem t [
         "string"
-        "int"
         "bool"
         "null"
         "float"
@@ -239,7 +241,7 @@ let
     };
     config = {
       default = { };
-      errs = simple "JSON-like data (attribute sets, lists, strings, numbers, booleans, null)" isJson;
+      errs = simple "JSON-like data (attribute sets, lists, strings, numbers, booleans, null; integers within ±(2^53 - 1))" isJson;
       fallback = { };
     };
   };

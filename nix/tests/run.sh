@@ -45,7 +45,7 @@ import difflib, json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 if a != b:
     pretty = lambda v: json.dumps(v, indent=2, sort_keys=True).splitlines()
-    sys.stdout.write("\n".join(difflib.unified_diff(pretty(b), pretty(a), "actual", "expected", lineterm="")) + "\n")
+    sys.stdout.write("\n".join(difflib.unified_diff(pretty(b), pretty(a), "expected", "actual", lineterm="")) + "\n")
     sys.exit(1)
 PY
 }
@@ -135,6 +135,25 @@ PY
   fi
 else
   fail "option listing" "$(cat "$tmp/opts.err")"
+fi
+
+# ── the example fleet printed in the docs is the demo fleet ──
+if python3 - "$docs" "$root" "$tmp/doc-example.nix" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text[text.index("## An example fleet of three channels"):]
+code = re.search(r"```nix\n(.*?)```", section, re.S).group(1)
+open(sys.argv[3], "w").write(code.replace("./nix/", sys.argv[2] + "/nix/"))
+PY
+then
+  if nix-instantiate --eval --strict --json "$tmp/doc-example.nix" -A resolved >"$tmp/doc-example.json" 2>"$tmp/doc.err" &&
+    python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1])) != json.load(open(sys.argv[2]))["resolved"])' "$tmp/doc-example.json" "$here/golden/demo/expected.json"; then
+    pass "docs example fleet resolves like the demo fleet"
+  else
+    fail "docs example fleet resolves like the demo fleet" "$(cat "$tmp/doc.err")"
+  fi
+else
+  fail "docs example fleet (no nix block found)"
 fi
 
 # ── the flake (no inputs: evaluates offline) ──
