@@ -180,13 +180,50 @@ pub enum VerifyError {
     SkewTooLarge(u64),
 }
 
+impl VerifyError {
+    /// A stable, kebab-case name of the failure, for scripts (`convoy verify --json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerifyError::Json(e) => match e {
+                JsonError::Syntax { .. } => "malformed-json",
+                JsonError::LoneSurrogate { .. } => "lone-surrogate",
+                JsonError::DuplicateKey { .. } => "duplicate-key",
+                JsonError::IntegerOutOfRange { .. } => "integer-out-of-range",
+                JsonError::TooLarge { .. } => "too-large",
+                JsonError::NonCanonical { .. } => "non-canonical",
+                JsonError::Canonicalise(_) => "not-canonicalisable",
+            },
+            VerifyError::ContentHashMismatch { .. } => "content-hash-mismatch",
+            VerifyError::Envelope(_) => "malformed-envelope",
+            VerifyError::WrongPayloadType { .. } => "wrong-payload-type",
+            VerifyError::NoSignatures => "no-signatures",
+            VerifyError::UnknownKey { .. } => "unknown-key",
+            VerifyError::UnsupportedAlgorithm { .. } => "unsupported-algorithm",
+            VerifyError::BadSignature { .. } => "bad-signature",
+            VerifyError::KeyOutsideValidity { .. } => "key-outside-validity",
+            VerifyError::ThresholdNotMet { .. } => "threshold-not-met",
+            VerifyError::OrgRootMismatch { .. } => "org-root-mismatch",
+            VerifyError::WrongSchemaVersion { .. } => "wrong-schema-version",
+            VerifyError::UnknownField { .. } => "unknown-field",
+            VerifyError::Schema { .. } => "schema-violation",
+            VerifyError::Invalid { .. } => "invalid",
+            VerifyError::FutureDated { .. } => "future-dated",
+            VerifyError::Stale { .. } => "stale",
+            VerifyError::Rollback { .. } => "rollback",
+            VerifyError::Equivocation { .. } => "equivocation",
+            VerifyError::SkewTooLarge(_) => "skew-too-large",
+        }
+    }
+}
+
 /// The version and content of the artifact a verifier accepted last (its anti-rollback state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
     /// Its version.
     pub version: Version,
-    /// The sha256 of its canonical payload.
-    pub payload_sha256: Sha256Digest,
+    /// The sha256 of its canonical payload; when known, the same version with other content
+    /// is refused as equivocation.
+    pub payload_sha256: Option<Sha256Digest>,
 }
 
 /// The verifier's inputs besides the bytes and the keys.
@@ -244,6 +281,11 @@ impl VerifyOptions {
     pub fn now(&self) -> Timestamp {
         self.now
     }
+
+    /// The tolerated clock skew in seconds.
+    pub fn skew_secs(&self) -> u64 {
+        self.skew_secs
+    }
 }
 
 /// A document that passed every check. Only this module constructs it.
@@ -280,7 +322,7 @@ impl<T> Verified<T> {
     {
         Accepted {
             version: self.value.meta().version,
-            payload_sha256: self.payload_sha256,
+            payload_sha256: Some(self.payload_sha256),
         }
     }
 }
@@ -471,7 +513,11 @@ fn verify_with<T: Artifact>(
                 highest: last.version,
             });
         }
-        if meta.version == last.version && payload_sha256 != last.payload_sha256 {
+        if meta.version == last.version
+            && last
+                .payload_sha256
+                .is_some_and(|known| known != payload_sha256)
+        {
             return Err(VerifyError::Equivocation {
                 version: meta.version,
             });

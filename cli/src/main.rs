@@ -1,0 +1,76 @@
+//! `convoy`: the command line of operators and auditors. See `convoy --help`.
+#![forbid(unsafe_code)]
+
+mod keygen;
+mod trust;
+mod verify;
+
+use clap::{Parser, Subcommand};
+
+/// Convoy: signed GitOps for NixOS fleets. Key management, trust roots, and offline
+/// verification of any artifact.
+#[derive(Parser)]
+#[command(name = "convoy", version)]
+struct Cli {
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate an Ed25519 key pair (private key written 0600, public key beside it).
+    Keygen(keygen::Args),
+    /// Create or rotate the trust root (signed by the offline org-root key).
+    #[command(subcommand)]
+    Trust(trust::Command),
+    /// Verify an artifact offline against a trust root and print what was checked; exits
+    /// 1 with the typed reason if it would be refused.
+    Verify(verify::Args),
+}
+
+/// How a command ended, beyond success: verification refusals exit 1, usage and I/O
+/// errors exit 2.
+pub enum Failure {
+    /// The artifact was refused (already reported).
+    Refused,
+    /// Anything else.
+    Error(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Error(e.into())
+    }
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(args) => keygen::run(args, cli.json),
+        Command::Trust(cmd) => trust::run(cmd, cli.json),
+        Command::Verify(args) => verify::run(args, cli.json),
+    };
+    match result {
+        Ok(()) => {}
+        Err(Failure::Refused) => std::process::exit(1),
+        Err(Failure::Error(err)) => {
+            eprintln!("convoy: {err:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Prints `value` as pretty JSON.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
