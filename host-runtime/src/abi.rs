@@ -1,0 +1,639 @@
+//! The Rust form of `wit/` (package `convoy:policy@1.0.0`): every type of every world.
+//!
+//! Each type derives wasmtime's component traits, so calls are lifted and lowered through
+//! the canonical ABI with no dynamic values, and serde with the WIT names (kebab-case
+//! fields and cases), so the JSON of `convoy policy eval`, the fixtures and the receipts
+//! reads like the WIT documentation. Component-model types are structural: when a
+//! component is loaded its exports are type-checked against these types, so any drift
+//! from `wit/` is a [`crate::PolicyError::RejectedModule`], and the tests load real
+//! components built from `wit/`.
+//!
+//! Why not `wasmtime::component::bindgen!`: it generates a `Host` trait in the module of
+//! every imported interface, and `convoy:policy/types` has a record named `host`; the two
+//! collide and no bindgen option separates them (the world-level `add_to_linker` needs the
+//! trait under that exact path). Renaming the record in a later minor version of the ABI
+//! would let this module become a `bindgen!` invocation again.
+
+use wasmtime::component::{ComponentType, Lift, Lower};
+
+/// `convoy:policy/types`: the types every world shares.
+pub mod types {
+    use super::*;
+
+    /// Unix seconds, supplied by the host: a policy has no clock.
+    pub type Timestamp = u64;
+
+    /// The policy's configuration: canonical JSON from the signed fleet artifact.
+    pub type Config = String;
+
+    /// Where a host stands in the rollout of its closure.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Copy,
+        Debug,
+        PartialEq,
+        Eq,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case")]
+    #[component(enum)]
+    #[repr(u8)]
+    pub enum HostPhase {
+        /// Not part of any rollout step right now.
+        #[component(name = "idle")]
+        Idle,
+        /// A dispatch was issued; the agent has not started activating.
+        #[component(name = "dispatched")]
+        Dispatched,
+        /// The agent is fetching and activating the closure.
+        #[component(name = "activating")]
+        Activating,
+        /// Activated; the agent must confirm before the deadline.
+        #[component(name = "confirm-window")]
+        ConfirmWindow,
+        /// Confirmed healthy on the target closure; soaking.
+        #[component(name = "healthy")]
+        Healthy,
+        /// Healthy for at least the wave's soak time.
+        #[component(name = "soaked")]
+        Soaked,
+        /// On the target closure, made permanent.
+        #[component(name = "converged")]
+        Converged,
+        /// Activation or health failed.
+        #[component(name = "failed")]
+        Failed,
+        /// The agent rolled back to its previous generation.
+        #[component(name = "reverted")]
+        Reverted,
+        /// Attestation quarantined the host.
+        #[component(name = "quarantined")]
+        Quarantined,
+    }
+
+    /// One host of the fleet snapshot.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct Host {
+        /// Unique host name.
+        pub name: String,
+        /// The channel the host follows.
+        pub channel: String,
+        /// Tags from the fleet definition, sorted.
+        pub tags: Vec<String>,
+        /// Closure the host reported running.
+        #[component(name = "current-closure")]
+        pub current_closure: Option<String>,
+        /// Closure the signed artifact assigns to the host.
+        #[component(name = "target-closure")]
+        pub target_closure: Option<String>,
+        /// Rollout phase.
+        pub phase: HostPhase,
+        /// When the host entered `phase`.
+        #[component(name = "phase-since")]
+        pub phase_since: Timestamp,
+        /// Last authenticated check-in.
+        #[component(name = "last-seen")]
+        pub last_seen: Option<Timestamp>,
+        /// Id of the rollout that dispatched the host's current step.
+        pub rollout: Option<String>,
+    }
+
+    /// Lifecycle of a rollout.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Copy,
+        Debug,
+        PartialEq,
+        Eq,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case")]
+    #[component(enum)]
+    #[repr(u8)]
+    pub enum RolloutState {
+        /// Dispatching waves.
+        #[component(name = "running")]
+        Running,
+        /// Stopped; nothing is dispatched.
+        #[component(name = "halted")]
+        Halted,
+        /// Stopped, hosts being rolled back.
+        #[component(name = "rolling-back")]
+        RollingBack,
+        /// Every wave done.
+        #[component(name = "converged")]
+        Converged,
+    }
+
+    /// One rollout of a channel to a new artifact version.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct Rollout {
+        /// Unique rollout id.
+        pub id: String,
+        /// The channel being rolled out.
+        pub channel: String,
+        /// Version of the signed fleet artifact being rolled out.
+        #[component(name = "target-version")]
+        pub target_version: u64,
+        /// Index of the current wave, from 0.
+        #[component(name = "current-wave")]
+        pub current_wave: u32,
+        /// When the rollout started.
+        #[component(name = "started-at")]
+        pub started_at: Timestamp,
+        /// When the current wave started.
+        #[component(name = "wave-started-at")]
+        pub wave_started_at: Timestamp,
+        /// Lifecycle state.
+        pub state: RolloutState,
+    }
+
+    /// Why a host was not admitted by a gate.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct Refusal {
+        /// Host name (a candidate).
+        pub host: String,
+        /// Reason an operator can read.
+        pub reason: String,
+    }
+}
+
+/// `convoy:policy/rollout`.
+pub mod rollout {
+    pub use super::types::{Host, Rollout, Timestamp};
+    use super::*;
+
+    /// What the rollout does next.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case")]
+    #[component(variant)]
+    pub enum Step {
+        /// Stay on the current wave.
+        #[component(name = "hold")]
+        Hold(String),
+        /// Make the given wave index current.
+        #[component(name = "promote")]
+        Promote(u32),
+        /// Stop the rollout; hosts keep what they run.
+        #[component(name = "halt")]
+        Halt(String),
+        /// Stop and roll dispatched hosts back.
+        #[component(name = "rollback-and-halt")]
+        RollbackAndHalt(String),
+        /// Every wave is done.
+        #[component(name = "converge")]
+        Converge,
+    }
+
+    /// A host to dispatch now, and why.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct Candidate {
+        /// Host name.
+        pub host: String,
+        /// Why it is dispatched now.
+        pub reason: String,
+    }
+
+    /// Everything the rollout policy sees.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct RolloutInput {
+        /// Host-supplied current time.
+        pub now: Timestamp,
+        /// The rollout being planned.
+        pub rollout: Rollout,
+        /// The hosts of the rollout's channel, sorted by name.
+        pub hosts: Vec<Host>,
+    }
+
+    /// The decision for one tick.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct Plan {
+        /// What the rollout does next.
+        pub step: Step,
+        /// Hosts to dispatch now.
+        pub candidates: Vec<Candidate>,
+        /// Observations for the operator.
+        pub notes: Vec<String>,
+    }
+}
+
+/// `convoy:policy/gate`.
+pub mod gate {
+    pub use super::types::{Host, Refusal, Rollout, Timestamp};
+    use super::*;
+
+    /// Everything a gate sees.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct GateInput {
+        /// Host-supplied current time.
+        pub now: Timestamp,
+        /// Host names proposed for dispatch, in priority order.
+        pub candidates: Vec<String>,
+        /// Every host of the fleet, sorted by name.
+        pub hosts: Vec<Host>,
+        /// Every active rollout of the fleet.
+        pub active: Vec<Rollout>,
+    }
+
+    /// Each candidate admitted or refused, exactly once.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct Verdict {
+        /// Admitted host names, in candidate order.
+        pub admitted: Vec<String>,
+        /// Refused candidates, in candidate order, each with a reason.
+        pub refused: Vec<Refusal>,
+    }
+}
+
+/// `convoy:policy/health`.
+pub mod health {
+    pub use super::types::{Host, Timestamp};
+    use super::*;
+
+    /// What a probe checked.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Copy,
+        Debug,
+        PartialEq,
+        Eq,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case")]
+    #[component(enum)]
+    #[repr(u8)]
+    pub enum ProbeKind {
+        /// An HTTP request expecting a success status.
+        #[component(name = "http")]
+        Http,
+        /// A TCP connect.
+        #[component(name = "tcp")]
+        Tcp,
+        /// A command expecting exit status 0.
+        #[component(name = "exec")]
+        Exec,
+        /// `systemctl --failed` must list no unit.
+        #[component(name = "systemd-failed-units")]
+        SystemdFailedUnits,
+    }
+
+    /// One execution of one probe.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct ProbeResult {
+        /// Probe name.
+        pub probe: String,
+        /// What the probe checked.
+        pub kind: ProbeKind,
+        /// When the probe ran.
+        pub at: Timestamp,
+        /// Whether it passed.
+        pub passed: bool,
+        /// What was observed.
+        pub detail: String,
+    }
+
+    /// Everything the health policy sees.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct HealthInput {
+        /// Host-supplied current time.
+        pub now: Timestamp,
+        /// The host being assessed.
+        pub host: Host,
+        /// When the current closure was activated.
+        #[component(name = "activated-at")]
+        pub activated_at: Option<Timestamp>,
+        /// Probe results, oldest first.
+        pub results: Vec<ProbeResult>,
+    }
+
+    /// Health outcome.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Copy,
+        Debug,
+        PartialEq,
+        Eq,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case")]
+    #[component(enum)]
+    #[repr(u8)]
+    pub enum HealthStatus {
+        /// Healthy.
+        #[component(name = "healthy")]
+        Healthy,
+        /// Unhealthy.
+        #[component(name = "unhealthy")]
+        Unhealthy,
+        /// Not decided yet.
+        #[component(name = "pending")]
+        Pending,
+    }
+
+    /// Health outcome with its reason.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct HealthVerdict {
+        /// The outcome.
+        pub status: HealthStatus,
+        /// Why.
+        pub reason: String,
+    }
+}
+
+/// `convoy:policy/attestation`.
+pub mod attestation {
+    pub use super::types::{Host, Timestamp};
+    use super::*;
+
+    /// Result of verifying one piece of attestation evidence.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Copy,
+        Debug,
+        PartialEq,
+        Eq,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case")]
+    #[component(enum)]
+    #[repr(u8)]
+    pub enum AttestationOutcome {
+        /// Verified and matches the expected closure.
+        #[component(name = "good")]
+        Good,
+        /// Verified but the measured state differs.
+        #[component(name = "drift")]
+        Drift,
+        /// Missing, malformed or badly signed.
+        #[component(name = "invalid")]
+        Invalid,
+    }
+
+    /// One attestation outcome.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct AttestationRecord {
+        /// When.
+        pub at: Timestamp,
+        /// The outcome.
+        pub outcome: AttestationOutcome,
+        /// Details.
+        pub detail: String,
+    }
+
+    /// How far the fleet trusts a host.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Copy,
+        Debug,
+        PartialEq,
+        Eq,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case")]
+    #[component(enum)]
+    #[repr(u8)]
+    pub enum TrustLevel {
+        /// Trusted.
+        #[component(name = "trusted")]
+        Trusted,
+        /// Some bad outcomes, below the quarantine threshold.
+        #[component(name = "warn")]
+        Warn,
+        /// No dispatch, no certificate renewal until it recovers.
+        #[component(name = "quarantine")]
+        Quarantine,
+        /// Removed until re-enrollment.
+        #[component(name = "expel")]
+        Expel,
+    }
+
+    /// Everything the attestation policy sees.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct AttestationInput {
+        /// Host-supplied current time.
+        pub now: Timestamp,
+        /// The host being judged.
+        pub host: Host,
+        /// The host's current standing.
+        pub standing: TrustLevel,
+        /// Recent outcomes, oldest first.
+        pub history: Vec<AttestationRecord>,
+    }
+
+    /// New standing with its reason.
+    #[derive(
+        ComponentType,
+        Lift,
+        Lower,
+        Clone,
+        Debug,
+        PartialEq,
+        Eq,
+        serde::Serialize,
+        serde::Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[component(record)]
+    pub struct AttestationVerdict {
+        /// The new standing.
+        pub standing: TrustLevel,
+        /// Why.
+        pub reason: String,
+    }
+}

@@ -1,0 +1,397 @@
+//! The deterministic wasmtime engine, its epoch ticker, and policy loading.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use convoy_proto::Sha256Digest;
+use sha2::{Digest, Sha256};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, OptLevel, Store};
+
+use crate::abi::attestation::{AttestationInput, AttestationVerdict};
+use crate::abi::gate::{GateInput, Verdict};
+use crate::abi::health::{HealthInput, HealthVerdict};
+use crate::abi::rollout::{Plan, RolloutInput};
+use crate::cache::CompiledCache;
+use crate::limits::Limits;
+use crate::policy::{KindPre, Policy, StoreState, deadline_ticks};
+use convoy_proto::PolicyKind;
+
+use crate::PolicyError;
+use crate::kind::PolicyWorld;
+
+/// How a [`PolicyEngine`] is set up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Directory of the compiled-code cache; `None` compiles every load in memory.
+    pub cache_dir: Option<PathBuf>,
+    /// Default budget of every evaluation.
+    pub limits: Limits,
+    /// Period of the epoch ticker that enforces [`Limits::timeout`].
+    pub epoch_tick: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            cache_dir: None,
+            limits: Limits::default(),
+            epoch_tick: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Where a loaded policy's compiled code came from, and how long loading took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadStats {
+    /// `true` when the component was compiled now, `false` when it came from the cache.
+    pub compiled: bool,
+    /// Hashing, compiling or deserialising, type-checking and pre-instantiating.
+    pub elapsed: Duration,
+}
+
+/// What a policy must be, as pinned by a verified manifest: its name, kind and hash.
+///
+/// Loading checks the offered bytes against `sha256` before anything else looks at them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySpec {
+    /// Policy name (from the bundle manifest).
+    pub name: String,
+    /// The world the policy must implement.
+    pub kind: PolicyKind,
+    /// The sha256 of the component bytes the manifest pins.
+    pub sha256: Sha256Digest,
+}
+
+/// A wasmtime engine configured for deterministic policy evaluation, with an optional
+/// on-disk cache of compiled components.
+///
+/// Cheap to clone; clones share the engine, the cache and the epoch ticker. The ticker
+/// thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct PolicyEngine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<StoreState>,
+    compat: String,
+    cache: Option<CompiledCache>,
+    pub(crate) limits: Limits,
+    pub(crate) epoch_tick: Duration,
+    ticker: Option<EpochTicker>,
+}
+
+impl Drop for EngineInner {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticker.take() {
+            t.stop();
+        }
+    }
+}
+
+impl std::fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyEngine")
+            .field("compat", &self.inner.compat)
+            .field("cache", &self.inner.cache)
+            .field("limits", &self.inner.limits)
+            .finish()
+    }
+}
+
+/// The wasmtime configuration every Convoy host uses. Changing any line here changes the
+/// engine compatibility hash (so cached code is recompiled) and may change fuel figures,
+/// which is why wasmtime is pinned exactly.
+pub fn deterministic_config() -> Config {
+    let mut c = Config::new();
+    c.wasm_component_model(true);
+    // Determinism: NaN bit patterns are canonicalised, relaxed SIMD (whose results are
+    // implementation-defined, and which wasmtime enables by default) is off, and no
+    // threads or shared memory exist.
+    c.cranelift_nan_canonicalization(true);
+    c.wasm_relaxed_simd(false);
+    c.relaxed_simd_deterministic(true);
+    // (wasmtime is built without its `threads` feature, so no thread or shared memory
+    // proposal can be enabled at all.)
+    // Limits: fuel is the reproducible budget, epochs the wall-clock backstop.
+    c.consume_fuel(true);
+    c.epoch_interruption(true);
+    c.cranelift_opt_level(OptLevel::Speed);
+    // Frames name the guest function a trap happened in; see `summarise_trap`.
+    c.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
+    c
+}
+
+impl PolicyEngine {
+    /// Creates the engine (and the cache directory, if any) and starts the epoch ticker.
+    pub fn new(options: EngineOptions) -> Result<Self, PolicyError> {
+        let engine = Engine::new(&deterministic_config())
+            .map_err(|e| PolicyError::Engine(format!("configuring wasmtime: {e}")))?;
+        let compat = compatibility_hash(&engine);
+        let cache = options.cache_dir.map(CompiledCache::open).transpose()?;
+        let tick = options.epoch_tick.max(Duration::from_millis(1));
+        let ticker = EpochTicker::start(&engine, tick)?;
+        Ok(PolicyEngine {
+            inner: Arc::new(EngineInner {
+                linker: Linker::new(&engine),
+                engine,
+                compat,
+                cache,
+                limits: options.limits,
+                epoch_tick: tick,
+                ticker: Some(ticker),
+            }),
+        })
+    }
+
+    /// The sha256 (hex) of wasmtime's precompile compatibility hash for this engine: part
+    /// of every compiled-cache key.
+    pub fn compatibility_hash(&self) -> &str {
+        &self.inner.compat
+    }
+
+    /// The compiled-code cache, if this engine has one.
+    pub fn cache(&self) -> Option<&CompiledCache> {
+        self.inner.cache.as_ref()
+    }
+
+    /// The default limits of evaluations.
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    /// Loads a policy from component bytes pinned by `spec`.
+    ///
+    /// In order: the sha256 of `bytes` must equal `spec.sha256` (otherwise
+    /// [`PolicyError::HashMismatch`], before any parsing); the compiled form comes from the
+    /// local cache or is compiled now; the component must import nothing and export
+    /// exactly its world's functions with the world's signatures (otherwise
+    /// [`PolicyError::RejectedModule`]).
+    pub fn load(
+        &self,
+        spec: &PolicySpec,
+        bytes: &[u8],
+    ) -> Result<(Policy, LoadStats), PolicyError> {
+        let started = Instant::now();
+        let actual = Sha256Digest::of(bytes);
+        if actual != spec.sha256 {
+            return Err(PolicyError::HashMismatch {
+                policy: spec.name.clone(),
+                expected: spec.sha256.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        let (component, compiled) = self.compile_cached(spec, bytes)?;
+        let pre = self.check_world(spec, &component)?;
+        let policy = Policy::new(self.clone(), spec.clone(), bytes.len() as u64, pre);
+        Ok((
+            policy,
+            LoadStats {
+                compiled,
+                elapsed: started.elapsed(),
+            },
+        ))
+    }
+
+    fn compile_cached(
+        &self,
+        spec: &PolicySpec,
+        bytes: &[u8],
+    ) -> Result<(Component, bool), PolicyError> {
+        let inner = &self.inner;
+        if let Some(cache) = &inner.cache
+            && let Some(c) = cache.load(&inner.engine, &spec.sha256, &inner.compat)?
+        {
+            return Ok((c, false));
+        }
+        let component =
+            Component::new(&inner.engine, bytes).map_err(|e| PolicyError::RejectedModule {
+                policy: spec.name.clone(),
+                reason: format!("not a valid component: {}", one_line(&e)),
+            })?;
+        if let Some(cache) = &inner.cache {
+            cache.store(&component, &spec.sha256, &inner.compat)?;
+        }
+        Ok((component, true))
+    }
+
+    /// Checks imports and exports against the expected world and pre-instantiates.
+    fn check_world(
+        &self,
+        spec: &PolicySpec,
+        component: &Component,
+    ) -> Result<KindPre, PolicyError> {
+        let engine = &self.inner.engine;
+        let reject = |reason: String| PolicyError::RejectedModule {
+            policy: spec.name.clone(),
+            reason,
+        };
+        let ty = component.component_type();
+        // wit-component keeps `convoy:policy/types` as an import of an instance that
+        // exports only value types (records, enums): it carries no function, resource or
+        // module, so it grants nothing. Anything else is a capability and is refused.
+        let imports: Vec<&str> = ty
+            .imports(engine)
+            .filter(|(_, item)| !carries_only_types(engine, &item.ty))
+            .map(|(name, _)| name)
+            .collect();
+        if !imports.is_empty() {
+            return Err(reject(format!(
+                "imports {} (a policy world imports nothing: no WASI, no clock, no I/O)",
+                imports.join(", ")
+            )));
+        }
+        let mut exports: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
+        exports.sort_unstable();
+        let expected = spec.kind.exports();
+        if exports != expected {
+            return Err(reject(format!(
+                "exports [{}] but world {} exports [{}]",
+                exports.join(", "),
+                spec.kind.world(),
+                expected.join(", ")
+            )));
+        }
+        // An empty linker: instantiation can only succeed for a component without imports.
+        let pre = self.inner.linker.instantiate_pre(component).map_err(|e| {
+            reject(format!(
+                "cannot instantiate without imports: {}",
+                one_line(&e)
+            ))
+        })?;
+        let signature = |e: wasmtime::Error| {
+            reject(format!(
+                "export signatures do not match world {}: {}",
+                spec.kind.world(),
+                one_line(&e)
+            ))
+        };
+        // Type-check both exports once, in a throwaway instance, against the Rust form of
+        // the world (component types are structural: names of records do not matter,
+        // fields, cases and their types do).
+        let pre = KindPre {
+            kind: spec.kind,
+            pre,
+        };
+        let mut store = Store::new(engine, StoreState::new(self.inner.limits.memory_bytes));
+        store.limiter(|s| s.limiter());
+        store.set_fuel(self.inner.limits.fuel).map_err(signature)?;
+        store.set_epoch_deadline(deadline_ticks(
+            self.inner.limits.timeout,
+            self.inner.epoch_tick,
+        ));
+        store.epoch_deadline_trap();
+        let instance = pre
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| reject(format!("instantiation fails: {}", one_line(&e))))?;
+        instance
+            .get_typed_func::<(&str,), (Result<(), String>,)>(&mut store, "validate-config")
+            .map_err(signature)?;
+        match spec.kind {
+            PolicyKind::Rollout => instance
+                .get_typed_func::<(&str, &RolloutInput), (Plan,)>(&mut store, "plan")
+                .map(drop),
+            PolicyKind::Gate => instance
+                .get_typed_func::<(&str, &GateInput), (Verdict,)>(&mut store, "admit")
+                .map(drop),
+            PolicyKind::Health => instance
+                .get_typed_func::<(&str, &HealthInput), (HealthVerdict,)>(&mut store, "assess")
+                .map(drop),
+            PolicyKind::Attestation => instance
+                .get_typed_func::<(&str, &AttestationInput), (AttestationVerdict,)>(
+                    &mut store, "assess",
+                )
+                .map(drop),
+        }
+        .map_err(signature)?;
+        Ok(pre)
+    }
+}
+
+/// Whether an imported item is made of value types only (nothing callable, no state).
+fn carries_only_types(engine: &Engine, item: &ComponentItem) -> bool {
+    match item {
+        ComponentItem::Type(_) => true,
+        ComponentItem::ComponentInstance(instance) => instance
+            .exports(engine)
+            .all(|(_, export)| carries_only_types(engine, &export.ty)),
+        _ => false,
+    }
+}
+
+/// The error and its causes on one line, without wasmtime's multi-line backtrace.
+pub(crate) fn one_line(e: &wasmtime::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let first = text.lines().next().unwrap_or_default().trim().to_owned();
+        if !first.is_empty()
+            && !parts.iter().any(|p| p == &first)
+            && !first.starts_with("error while executing at wasm backtrace")
+        {
+            parts.push(first);
+        }
+    }
+    parts.join(": ")
+}
+
+fn compatibility_hash(engine: &Engine) -> String {
+    use std::hash::Hash;
+    let mut hasher = Sha256Hasher::default();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    Sha256Digest::of(&hasher.0.finalize()).to_string()
+}
+
+/// A `Hasher` over sha256, so the engine's `impl Hash` compatibility value gets a stable,
+/// collision-resistant digest rather than a 64-bit SipHash.
+#[derive(Default)]
+struct Sha256Hasher(Sha256);
+
+impl std::hash::Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        let d = self.0.clone().finalize();
+        u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// The background thread that advances the engine's epoch: the wall-clock backstop.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<()>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine, tick: Duration) -> Result<Self, PolicyError> {
+        let weak = engine.weak();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("convoy-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| PolicyError::Engine(format!("starting the epoch ticker: {e}")))?;
+        Ok(EpochTicker { stop, handle })
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.handle.join();
+    }
+}

@@ -1,0 +1,38 @@
+//! The wasmtime embedding that runs Convoy's signed policy components.
+//!
+//! A [`PolicyEngine`] is a wasmtime engine configured for determinism (NaN
+//! canonicalisation, no relaxed SIMD, no threads, fuel metering, an epoch ticker as the
+//! wall-clock backstop) with a local cache of compiled code ([`CompiledCache`]).
+//! [`PolicyEngine::load`] turns component bytes pinned by a [`PolicySpec`] (normally an
+//! entry of a verified [`convoy_proto::policy_bundle`] manifest, see [`bundle`]) into a
+//! [`Policy`]: hash first, then compile or reuse, then refuse anything that imports or does
+//! not export its world. Every evaluation runs in a fresh instance under [`Limits`], is
+//! validated against its world's contract, and returns an [`Evaluation`] with a
+//! [`Receipt`]; every failure is a typed [`PolicyError`].
+
+pub mod abi;
+pub mod bundle;
+mod cache;
+mod call;
+mod engine;
+mod error;
+mod kind;
+mod limits;
+mod policy;
+mod receipt;
+mod validate;
+
+pub use abi::{attestation, gate, health, rollout, types};
+pub use cache::CompiledCache;
+pub use call::PolicyCall;
+pub use convoy_proto::PolicyKind;
+pub use engine::{EngineOptions, LoadStats, PolicyEngine, PolicySpec, deterministic_config};
+pub use error::PolicyError;
+pub use kind::{ABI_MAJOR, ABI_VERSION, ALL_KINDS, PolicyWorld, parse_kind, parse_world};
+pub use limits::Limits;
+pub use policy::{Policy, StoreState};
+pub use receipt::{Evaluation, Receipt};
+
+/// The exact wasmtime version policies are compiled and metered with; receipts are only
+/// reproducible under the same one.
+pub const WASMTIME_VERSION: &str = "48.0.8";

@@ -1,0 +1,438 @@
+//! A loaded policy and its evaluation: one fresh instance per call, limits, receipts.
+
+use std::time::Duration;
+
+use convoy_proto::Sha256Digest;
+use wasmtime::component::{ComponentNamedList, InstancePre, Lift, Lower};
+use wasmtime::{Store, Trap, WasmBacktrace};
+
+use crate::abi::attestation::{AttestationInput, AttestationVerdict};
+use crate::abi::gate::{GateInput, Verdict};
+use crate::abi::health::{HealthInput, HealthVerdict};
+use crate::abi::rollout::{Plan, RolloutInput};
+use crate::engine::{PolicyEngine, PolicySpec, one_line};
+use crate::limits::{Limits, MemoryCapHit, StoreLimiter};
+use crate::receipt::{Evaluation, Receipt};
+use crate::validate;
+use convoy_proto::PolicyKind;
+
+use crate::PolicyError;
+
+/// Per-store state: only the limiter. Policies import nothing, so there is no host state.
+pub struct StoreState {
+    limiter: StoreLimiter,
+}
+
+impl StoreState {
+    pub(crate) fn new(memory_cap: u64) -> Self {
+        StoreState {
+            limiter: StoreLimiter {
+                memory_cap,
+                max_tables_elements: 1 << 20,
+            },
+        }
+    }
+
+    pub(crate) fn limiter(&mut self) -> &mut StoreLimiter {
+        &mut self.limiter
+    }
+}
+
+/// The pre-instantiated component whose exports were type-checked against its world.
+pub(crate) struct KindPre {
+    pub(crate) kind: PolicyKind,
+    pub(crate) pre: InstancePre<StoreState>,
+}
+
+impl KindPre {
+    /// Instantiates afresh and calls `export` with typed parameters and results.
+    fn call<P, R>(
+        &self,
+        store: &mut Store<StoreState>,
+        export: &str,
+        params: P,
+    ) -> wasmtime::Result<R>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        let instance = self.pre.instantiate(&mut *store)?;
+        let func = instance.get_typed_func::<P, R>(&mut *store, export)?;
+        func.call(&mut *store, params)
+    }
+}
+
+/// A policy component that passed its hash, import and world checks, ready to evaluate.
+///
+/// Every evaluation instantiates afresh from the pre-instantiated component (fuel is only
+/// reproducible from a fresh instance, and no state may leak between decisions), runs
+/// under the engine's [`Limits`] (or the ones given), validates the output against its
+/// world's contract, and returns the decision together with a [`Receipt`].
+pub struct Policy {
+    engine: PolicyEngine,
+    spec: PolicySpec,
+    size: u64,
+    pre: KindPre,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("spec", &self.spec)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl Policy {
+    pub(crate) fn new(engine: PolicyEngine, spec: PolicySpec, size: u64, pre: KindPre) -> Self {
+        Policy {
+            engine,
+            spec,
+            size,
+            pre,
+        }
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The world the policy implements.
+    pub fn kind(&self) -> PolicyKind {
+        self.pre.kind
+    }
+
+    /// The sha256 of the component.
+    pub fn sha256(&self) -> &Sha256Digest {
+        &self.spec.sha256
+    }
+
+    /// Size of the component in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Runs the policy's `validate-config` export on a configuration (canonical JSON).
+    ///
+    /// The outer `Result` is the runtime's verdict on the call; the inner one is the
+    /// policy's verdict on the configuration.
+    pub fn validate_config(
+        &self,
+        config: &str,
+    ) -> Result<Evaluation<Result<(), String>>, PolicyError> {
+        self.validate_config_with(config, self.engine.limits())
+    }
+
+    /// [`Policy::validate_config`] with explicit limits.
+    pub fn validate_config_with(
+        &self,
+        config: &str,
+        limits: Limits,
+    ) -> Result<Evaluation<Result<(), String>>, PolicyError> {
+        let input = CallInput::<()> {
+            function: "validate-config",
+            config,
+            input: None,
+        };
+        self.run(
+            &input,
+            limits,
+            |pre, store| {
+                pre.call::<(&str,), (Result<(), String>,)>(store, "validate-config", (config,))
+                    .map(|(r,)| r)
+            },
+            |_| Ok(()),
+        )
+    }
+
+    /// Plans one tick of a rollout (`rollout` world).
+    pub fn plan(
+        &self,
+        config: &str,
+        input: &RolloutInput,
+    ) -> Result<Evaluation<Plan>, PolicyError> {
+        self.plan_with(config, input, self.engine.limits())
+    }
+
+    /// [`Policy::plan`] with explicit limits.
+    pub fn plan_with(
+        &self,
+        config: &str,
+        input: &RolloutInput,
+        limits: Limits,
+    ) -> Result<Evaluation<Plan>, PolicyError> {
+        self.expect_kind(PolicyKind::Rollout)?;
+        let call = CallInput {
+            function: "plan",
+            config,
+            input: Some(input),
+        };
+        self.run(
+            &call,
+            limits,
+            |pre, store| {
+                pre.call(store, call.function, (config, input))
+                    .map(|(o,)| o)
+            },
+            |out| validate::plan(input, out),
+        )
+    }
+
+    /// Admits a subset of the candidates (`gate` world).
+    pub fn admit(
+        &self,
+        config: &str,
+        input: &GateInput,
+    ) -> Result<Evaluation<Verdict>, PolicyError> {
+        self.admit_with(config, input, self.engine.limits())
+    }
+
+    /// [`Policy::admit`] with explicit limits.
+    pub fn admit_with(
+        &self,
+        config: &str,
+        input: &GateInput,
+        limits: Limits,
+    ) -> Result<Evaluation<Verdict>, PolicyError> {
+        self.expect_kind(PolicyKind::Gate)?;
+        let call = CallInput {
+            function: "admit",
+            config,
+            input: Some(input),
+        };
+        self.run(
+            &call,
+            limits,
+            |pre, store| {
+                pre.call(store, call.function, (config, input))
+                    .map(|(o,)| o)
+            },
+            |out| validate::verdict(input, out),
+        )
+    }
+
+    /// Assesses one host's health (`health` world).
+    pub fn assess_health(
+        &self,
+        config: &str,
+        input: &HealthInput,
+    ) -> Result<Evaluation<HealthVerdict>, PolicyError> {
+        self.assess_health_with(config, input, self.engine.limits())
+    }
+
+    /// [`Policy::assess_health`] with explicit limits.
+    pub fn assess_health_with(
+        &self,
+        config: &str,
+        input: &HealthInput,
+        limits: Limits,
+    ) -> Result<Evaluation<HealthVerdict>, PolicyError> {
+        self.expect_kind(PolicyKind::Health)?;
+        let call = CallInput {
+            function: "assess",
+            config,
+            input: Some(input),
+        };
+        self.run(
+            &call,
+            limits,
+            |pre, store| {
+                pre.call(store, call.function, (config, input))
+                    .map(|(o,)| o)
+            },
+            validate::health,
+        )
+    }
+
+    /// Judges one host's attestation standing (`attestation` world).
+    pub fn assess_attestation(
+        &self,
+        config: &str,
+        input: &AttestationInput,
+    ) -> Result<Evaluation<AttestationVerdict>, PolicyError> {
+        self.assess_attestation_with(config, input, self.engine.limits())
+    }
+
+    /// [`Policy::assess_attestation`] with explicit limits.
+    pub fn assess_attestation_with(
+        &self,
+        config: &str,
+        input: &AttestationInput,
+        limits: Limits,
+    ) -> Result<Evaluation<AttestationVerdict>, PolicyError> {
+        self.expect_kind(PolicyKind::Attestation)?;
+        let call = CallInput {
+            function: "assess",
+            config,
+            input: Some(input),
+        };
+        self.run(
+            &call,
+            limits,
+            |pre, store| {
+                pre.call(store, call.function, (config, input))
+                    .map(|(o,)| o)
+            },
+            |out| validate::attestation(input, out),
+        )
+    }
+
+    fn expect_kind(&self, wanted: PolicyKind) -> Result<(), PolicyError> {
+        if self.kind() == wanted {
+            Ok(())
+        } else {
+            Err(PolicyError::WrongKind {
+                policy: self.spec.name.clone(),
+                wanted,
+                actual: self.kind(),
+            })
+        }
+    }
+
+    /// The one place a policy runs: fresh store with limits, call, classify the failure,
+    /// validate, and write the receipt.
+    fn run<I, O>(
+        &self,
+        call: &CallInput<'_, I>,
+        limits: Limits,
+        invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<O>,
+        check: impl FnOnce(&O) -> Result<(), String>,
+    ) -> Result<Evaluation<O>, PolicyError>
+    where
+        I: serde::Serialize,
+        O: serde::Serialize,
+    {
+        let name = &self.spec.name;
+        let input_bytes =
+            convoy_proto::json::canonical_bytes(call).map_err(|e| PolicyError::Input {
+                policy: name.clone(),
+                reason: e.to_string(),
+            })?;
+        let inner = &self.engine.inner;
+        let mut store = Store::new(&inner.engine, StoreState::new(limits.memory_bytes));
+        store.limiter(|s| s.limiter());
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| PolicyError::Engine(format!("setting fuel: {e}")))?;
+        store.set_epoch_deadline(deadline_ticks(limits.timeout, inner.epoch_tick));
+        store.epoch_deadline_trap();
+        // Bounds what the guest can make the host allocate when its result is lifted
+        // (a list of a million aliases of one large string, say).
+        store.set_hostcall_fuel(usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX));
+
+        let outcome = invoke(&self.pre, &mut store);
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let output = outcome.map_err(|e| classify(name, &limits, e))?;
+        check(&output).map_err(|reason| PolicyError::InvalidOutput {
+            policy: name.clone(),
+            reason,
+        })?;
+        let output_bytes = convoy_proto::json::canonical_bytes(&output).map_err(|e| {
+            PolicyError::InvalidOutput {
+                policy: name.clone(),
+                reason: format!("output not representable as canonical JSON: {e}"),
+            }
+        })?;
+        let receipt = Receipt {
+            policy: name.clone(),
+            policy_sha256: self.spec.sha256,
+            kind: self.kind(),
+            function: call.function.to_owned(),
+            input_sha256: Sha256Digest::of(&input_bytes),
+            output_sha256: Sha256Digest::of(&output_bytes),
+            fuel_used,
+        };
+        Ok(Evaluation {
+            output,
+            output_json: output_bytes,
+            receipt,
+        })
+    }
+}
+
+/// What a receipt's input hash covers: the function, the exact configuration string the
+/// guest saw, and the typed input, as canonical JSON.
+#[derive(serde::Serialize)]
+pub(crate) struct CallInput<'a, I> {
+    pub(crate) function: &'a str,
+    pub(crate) config: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) input: Option<&'a I>,
+}
+
+pub(crate) fn deadline_ticks(timeout: Duration, tick: Duration) -> u64 {
+    let ticks = timeout.as_nanos().div_ceil(tick.as_nanos().max(1));
+    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+}
+
+/// Turns a wasmtime failure into the typed error that says what happened.
+fn classify(policy: &str, limits: &Limits, err: wasmtime::Error) -> PolicyError {
+    let policy = policy.to_owned();
+    for cause in err.chain() {
+        if let Some(hit) = cause.downcast_ref::<MemoryCapHit>() {
+            return PolicyError::MemoryExceeded {
+                policy,
+                cap_bytes: hit.cap,
+                requested_bytes: hit.requested,
+            };
+        }
+    }
+    if let Some(trap) = err.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::OutOfFuel => PolicyError::OutOfFuel {
+                policy,
+                budget: limits.fuel,
+            },
+            Trap::Interrupt => PolicyError::Timeout {
+                policy,
+                millis: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+            },
+            other => PolicyError::Trap {
+                policy,
+                message: summarise_trap(*other, err.downcast_ref::<WasmBacktrace>()),
+            },
+        };
+    }
+    let text = one_line(&err);
+    if text.contains("too much data is being copied") {
+        return PolicyError::InvalidOutput {
+            policy,
+            reason: format!(
+                "output larger than the {} byte limit",
+                limits.max_output_bytes
+            ),
+        };
+    }
+    // Not a trap: the canonical ABI refused what the guest handed back (an out-of-bounds
+    // pointer, invalid UTF-8, an unknown enum case...).
+    PolicyError::InvalidOutput {
+        policy,
+        reason: format!("malformed result: {text}"),
+    }
+}
+
+/// One line for a trap: what happened and in which guest function, and "panicked" when the
+/// stack shows Rust's panic machinery (a `wasm32-unknown-unknown` panic ends in
+/// `unreachable`; the message itself never leaves the sandbox, which has no imports).
+fn summarise_trap(trap: Trap, backtrace: Option<&WasmBacktrace>) -> String {
+    let frames: Vec<&str> = backtrace
+        .map(|bt| bt.frames().iter().filter_map(|f| f.func_name()).collect())
+        .unwrap_or_default();
+    let is_panic_frame = |n: &&str| {
+        n.contains("panic")
+            || n.contains("abort")
+            || n.starts_with("core::")
+            || n.starts_with("std::")
+            || n.starts_with("__rust")
+    };
+    let panicked = frames.iter().any(|n| n.contains("panic"));
+    let origin = frames.iter().find(|n| !is_panic_frame(n));
+    match (panicked, origin) {
+        (true, Some(f)) => format!("guest panicked in `{f}` ({trap})"),
+        (true, None) => format!("guest panicked ({trap})"),
+        (false, Some(f)) => format!("{trap} in `{f}`"),
+        (false, None) => trap.to_string(),
+    }
+}

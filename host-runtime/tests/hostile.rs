@@ -1,0 +1,247 @@
+//! The hostile-module corpus: every misbehaving component is contained with its typed
+//! error, and the same engine keeps serving a good policy after each one.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{corpus_component, engine, gate_input, spec_for};
+use convoy_host_runtime::{Limits, PolicyEngine, PolicyError, PolicyKind};
+
+/// Evaluates the good gate on the same engine: the process keeps serving.
+fn still_serves(engine: &PolicyEngine) {
+    let bytes = corpus_component("good_gate.wat");
+    let (good, _) = engine
+        .load(&spec_for("good", PolicyKind::Gate, &bytes), &bytes)
+        .expect("good gate loads");
+    let input = gate_input(20, 5);
+    let eval = good.admit("{}", &input).expect("good gate evaluates");
+    assert_eq!(eval.output.admitted, input.candidates);
+    assert!(eval.output.refused.is_empty());
+}
+
+fn load_err(engine: &PolicyEngine, file: &str) -> PolicyError {
+    let bytes = corpus_component(file);
+    engine
+        .load(&spec_for(file, PolicyKind::Gate, &bytes), &bytes)
+        .expect_err("hostile module must be refused at load")
+}
+
+fn eval_err(engine: &PolicyEngine, file: &str, limits: Limits) -> PolicyError {
+    let bytes = corpus_component(file);
+    let (policy, _) = engine
+        .load(&spec_for(file, PolicyKind::Gate, &bytes), &bytes)
+        .expect("loads: the misbehaviour is at run time");
+    policy
+        .admit_with("{}", &gate_input(20, 5), limits)
+        .expect_err("hostile evaluation must fail")
+}
+
+#[test]
+fn infinite_loop_runs_out_of_fuel() {
+    let engine = engine();
+    let limits = Limits {
+        fuel: 50_000_000,
+        ..Limits::default()
+    };
+    let err = eval_err(&engine, "infinite_loop.wat", limits);
+    assert!(
+        matches!(
+            err,
+            PolicyError::OutOfFuel {
+                budget: 50_000_000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    still_serves(&engine);
+}
+
+#[test]
+fn infinite_loop_with_unlimited_fuel_hits_the_wall_clock_deadline() {
+    let engine = engine();
+    let limits = Limits {
+        fuel: u64::MAX,
+        timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let started = Instant::now();
+    let err = eval_err(&engine, "infinite_loop.wat", limits);
+    assert!(
+        matches!(err, PolicyError::Timeout { millis: 300, .. }),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "deadline enforced promptly"
+    );
+    still_serves(&engine);
+}
+
+#[test]
+fn memory_bomb_is_capped() {
+    let engine = engine();
+    let limits = Limits {
+        memory_bytes: 32 << 20,
+        ..Limits::default()
+    };
+    let err = eval_err(&engine, "memory_bomb.wat", limits);
+    match &err {
+        PolicyError::MemoryExceeded {
+            cap_bytes,
+            requested_bytes,
+            ..
+        } => {
+            assert_eq!(*cap_bytes, 32 << 20);
+            assert!(requested_bytes > cap_bytes);
+        }
+        other => panic!("expected MemoryExceeded, got {other:?}"),
+    }
+    still_serves(&engine);
+}
+
+#[test]
+fn stack_overflow_is_a_trap() {
+    let engine = engine();
+    let err = eval_err(&engine, "stack_overflow.wat", Limits::default());
+    match &err {
+        PolicyError::Trap { message, .. } => assert!(message.contains("stack"), "{message}"),
+        other => panic!("expected Trap, got {other:?}"),
+    }
+    still_serves(&engine);
+}
+
+#[test]
+fn panicking_guest_is_a_trap_naming_the_panic() {
+    let engine = engine();
+    let err = eval_err(&engine, "panicking.wat", Limits::default());
+    match &err {
+        PolicyError::Trap { message, .. } => {
+            assert!(message.contains("guest panicked"), "{message}");
+            assert!(message.contains("budget_gate::admit_inner"), "{message}");
+            assert!(
+                !message.contains('\n'),
+                "one line, not a backtrace: {message}"
+            );
+        }
+        other => panic!("expected Trap, got {other:?}"),
+    }
+    still_serves(&engine);
+}
+
+#[test]
+fn huge_output_is_refused_without_exhausting_the_host() {
+    let engine = engine();
+    let err = eval_err(&engine, "huge_output.wat", Limits::default());
+    match &err {
+        PolicyError::InvalidOutput { reason, .. } => {
+            assert!(reason.contains("byte limit"), "{reason}")
+        }
+        other => panic!("expected InvalidOutput, got {other:?}"),
+    }
+    still_serves(&engine);
+}
+
+#[test]
+fn admitting_a_stranger_is_invalid_output() {
+    let engine = engine();
+    let err = eval_err(&engine, "admits_stranger.wat", Limits::default());
+    match &err {
+        PolicyError::InvalidOutput { reason, .. } => {
+            assert!(reason.contains("`mallory` was not a candidate"), "{reason}")
+        }
+        other => panic!("expected InvalidOutput, got {other:?}"),
+    }
+    still_serves(&engine);
+}
+
+#[test]
+fn wasi_import_is_rejected() {
+    let engine = engine();
+    let err = load_err(&engine, "imports_wasi.wat");
+    match &err {
+        PolicyError::RejectedModule { reason, .. } => {
+            assert!(
+                reason.contains("imports wasi:cli/environment@0.2.0"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected RejectedModule, got {other:?}"),
+    }
+    still_serves(&engine);
+}
+
+#[test]
+fn wrong_export_signature_is_rejected() {
+    let engine = engine();
+    let err = load_err(&engine, "wrong_signature.wat");
+    match &err {
+        PolicyError::RejectedModule { reason, .. } => {
+            assert!(
+                reason.contains("export signatures do not match"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected RejectedModule, got {other:?}"),
+    }
+    still_serves(&engine);
+}
+
+#[test]
+fn core_module_is_rejected() {
+    let engine = engine();
+    let err = load_err(&engine, "core_module.wat");
+    assert_eq!(err.code(), "rejected-module", "{err:?}");
+    still_serves(&engine);
+}
+
+#[test]
+fn gate_component_loaded_as_another_world_is_rejected() {
+    let engine = engine();
+    let bytes = corpus_component("good_gate.wat");
+    let err = engine
+        .load(&spec_for("good", PolicyKind::Health, &bytes), &bytes)
+        .expect_err("a gate is not a health policy");
+    assert_eq!(err.code(), "rejected-module", "{err:?}");
+    still_serves(&engine);
+}
+
+#[test]
+fn tampered_component_is_refused_before_compilation() {
+    let engine = engine();
+    let bytes = corpus_component("good_gate.wat");
+    let spec = spec_for("good", PolicyKind::Gate, &bytes);
+    for at in [0, bytes.len() / 2, bytes.len() - 1] {
+        let mut tampered = bytes.clone();
+        tampered[at] ^= 0x01;
+        let started = Instant::now();
+        let err = engine
+            .load(&spec, &tampered)
+            .expect_err("tampered bytes refused");
+        assert!(matches!(err, PolicyError::HashMismatch { .. }), "{err:?}");
+        // Hashing a few hundred bytes, no compilation: well under a millisecond.
+        assert!(started.elapsed() < Duration::from_millis(50));
+    }
+    // A tampered byte that is not even wasm any more is refused the same way: the hash
+    // check comes first.
+    let err = engine.load(&spec, b"not wasm").expect_err("refused");
+    assert!(matches!(err, PolicyError::HashMismatch { .. }), "{err:?}");
+    still_serves(&engine);
+}
+
+#[test]
+fn many_hostile_calls_in_a_row_leave_the_engine_healthy() {
+    let engine = engine();
+    let limits = Limits {
+        fuel: 5_000_000,
+        memory_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    for _ in 0..20 {
+        eval_err(&engine, "infinite_loop.wat", limits);
+        eval_err(&engine, "memory_bomb.wat", limits);
+        eval_err(&engine, "panicking.wat", limits);
+    }
+    still_serves(&engine);
+}

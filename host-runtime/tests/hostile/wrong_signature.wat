@@ -1,0 +1,8 @@
+(component
+  (core module $m
+    (func (export "f") (param i32) (result i32) (local.get 0)))
+  (core instance $i (instantiate $m))
+  (func $admit (param "x" u32) (result u32) (canon lift (core func $i "f")))
+  (export "admit" (func $admit))
+  (func $validate (param "x" u32) (result u32) (canon lift (core func $i "f")))
+  (export "validate-config" (func $validate)))
