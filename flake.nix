@@ -19,7 +19,12 @@
             value = f system;
           }) systems
         );
-      modules = import ./nix/modules;
+      # Wrapped as attribute sets (not bare paths) for `nix flake check` of older Nix;
+      # `_file` keeps error messages pointing at the module's file.
+      modules = builtins.mapAttrs (_: path: {
+        _file = path;
+        imports = [ path ];
+      }) (import ./nix/modules);
     in
     {
       lib = import ./nix/lib;

@@ -178,5 +178,11 @@ else
   fail "flake packages demo-fleet-resolved" "$(cat "$tmp/flake.err")"
 fi
 
+if (cd "$root" && nix flake check --no-build "$flake") >"$tmp/check.out" 2>&1; then
+  pass "nix flake check --no-build"
+else
+  fail "nix flake check --no-build" "$(cat "$tmp/check.out")"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]
