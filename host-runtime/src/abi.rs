@@ -1,9 +1,11 @@
 //! The Rust form of `wit/` (package `convoy:policy@1.0.0`): every type of every world.
 //!
 //! Each type derives wasmtime's component traits, so calls are lifted and lowered through
-//! the canonical ABI with no dynamic values, and serde with the WIT names (kebab-case
-//! fields and cases), so the JSON of `convoy policy eval`, the fixtures and the receipts
-//! reads like the WIT documentation. Component-model types are structural: when a
+//! the canonical ABI with no dynamic values, and serde, whose default form is the JSON of
+//! `convoy policy eval`, the scenario fixtures and the receipts (the same form as the
+//! guest SDK's types): record fields in snake_case, enum and variant cases in
+//! UpperCamelCase, a payload-less case as a string (`"Converge"`), a case with a payload
+//! as a one-key object (`{"Promote": 2}`). Component-model types are structural: when a
 //! component is loaded its exports are type-checked against these types, so any drift
 //! from `wit/` is a [`crate::PolicyError::RejectedModule`], and the tests load real
 //! components built from `wit/`.
@@ -40,7 +42,6 @@ pub mod types {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case")]
     #[component(enum)]
     #[repr(u8)]
     pub enum HostPhase {
@@ -88,7 +89,7 @@ pub mod types {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct Host {
         /// Unique host name.
@@ -129,7 +130,6 @@ pub mod types {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case")]
     #[component(enum)]
     #[repr(u8)]
     pub enum RolloutState {
@@ -159,7 +159,7 @@ pub mod types {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct Rollout {
         /// Unique rollout id.
@@ -194,7 +194,7 @@ pub mod types {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct Refusal {
         /// Host name (a candidate).
@@ -221,7 +221,6 @@ pub mod rollout {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case")]
     #[component(variant)]
     pub enum Step {
         /// Stay on the current wave.
@@ -253,7 +252,7 @@ pub mod rollout {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct Candidate {
         /// Host name.
@@ -274,7 +273,7 @@ pub mod rollout {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct RolloutInput {
         /// Host-supplied current time.
@@ -297,7 +296,7 @@ pub mod rollout {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct Plan {
         /// What the rollout does next.
@@ -326,7 +325,7 @@ pub mod gate {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct GateInput {
         /// Host-supplied current time.
@@ -351,7 +350,7 @@ pub mod gate {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct Verdict {
         /// Admitted host names, in candidate order.
@@ -380,7 +379,6 @@ pub mod health {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case")]
     #[component(enum)]
     #[repr(u8)]
     pub enum ProbeKind {
@@ -410,7 +408,7 @@ pub mod health {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct ProbeResult {
         /// Probe name.
@@ -437,7 +435,7 @@ pub mod health {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct HealthInput {
         /// Host-supplied current time.
@@ -465,7 +463,6 @@ pub mod health {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case")]
     #[component(enum)]
     #[repr(u8)]
     pub enum HealthStatus {
@@ -492,7 +489,7 @@ pub mod health {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct HealthVerdict {
         /// The outcome.
@@ -521,7 +518,6 @@ pub mod attestation {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case")]
     #[component(enum)]
     #[repr(u8)]
     pub enum AttestationOutcome {
@@ -548,7 +544,7 @@ pub mod attestation {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct AttestationRecord {
         /// When.
@@ -573,7 +569,6 @@ pub mod attestation {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case")]
     #[component(enum)]
     #[repr(u8)]
     pub enum TrustLevel {
@@ -603,7 +598,7 @@ pub mod attestation {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct AttestationInput {
         /// Host-supplied current time.
@@ -628,7 +623,7 @@ pub mod attestation {
         serde::Serialize,
         serde::Deserialize,
     )]
-    #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+    #[serde(deny_unknown_fields)]
     #[component(record)]
     pub struct AttestationVerdict {
         /// The new standing.

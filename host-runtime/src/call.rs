@@ -60,7 +60,7 @@ impl PolicyCall {
 
 impl Policy {
     /// Evaluates a call given as data; the output comes back as JSON (for
-    /// `validate-config`: `{"ok": null}` or `{"err": "why"}`).
+    /// `validate-config`: `{"ok": null}` or `{"err": "why"}`, see [`crate::ConfigVerdict`]).
     pub fn evaluate_call(&self, call: &PolicyCall) -> Result<Evaluation<Value>, PolicyError> {
         let bad_input = |reason: String| PolicyError::Input {
             policy: self.name().to_owned(),

@@ -30,7 +30,7 @@ pub use engine::{EngineOptions, LoadStats, PolicyEngine, PolicySpec, determinist
 pub use error::PolicyError;
 pub use kind::{ABI_MAJOR, ABI_VERSION, ALL_KINDS, PolicyWorld, parse_kind, parse_world};
 pub use limits::Limits;
-pub use policy::{Policy, StoreState};
+pub use policy::{ConfigVerdict, Policy, StoreState};
 pub use receipt::{Evaluation, Receipt};
 
 /// The exact wasmtime version policies are compiled and metered with; receipts are only

@@ -118,10 +118,7 @@ impl Policy {
     ///
     /// The outer `Result` is the runtime's verdict on the call; the inner one is the
     /// policy's verdict on the configuration.
-    pub fn validate_config(
-        &self,
-        config: &str,
-    ) -> Result<Evaluation<Result<(), String>>, PolicyError> {
+    pub fn validate_config(&self, config: &str) -> Result<Evaluation<ConfigVerdict>, PolicyError> {
         self.validate_config_with(config, self.engine.limits())
     }
 
@@ -130,7 +127,7 @@ impl Policy {
         &self,
         config: &str,
         limits: Limits,
-    ) -> Result<Evaluation<Result<(), String>>, PolicyError> {
+    ) -> Result<Evaluation<ConfigVerdict>, PolicyError> {
         let input = CallInput::<()> {
             function: "validate-config",
             config,
@@ -141,7 +138,10 @@ impl Policy {
             limits,
             |pre, store| {
                 pre.call::<(&str,), (Result<(), String>,)>(store, "validate-config", (config,))
-                    .map(|(r,)| r)
+                    .map(|(r,)| match r {
+                        Ok(()) => ConfigVerdict::Ok(()),
+                        Err(why) => ConfigVerdict::Err(why),
+                    })
             },
             |_| Ok(()),
         )
@@ -350,6 +350,17 @@ impl Policy {
             receipt,
         })
     }
+}
+
+/// A policy's verdict on a configuration (`validate-config`); JSON `{"ok": null}` or
+/// `{"err": "why"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigVerdict {
+    /// The configuration is valid.
+    Ok(()),
+    /// The configuration is refused, with the policy's reason.
+    Err(String),
 }
 
 /// What a receipt's input hash covers: the function, the exact configuration string the

@@ -111,3 +111,33 @@ pub fn gate_input(n: usize, candidates: usize) -> GateInput {
         }],
     }
 }
+
+/// The built-in policies compiled by the guest build tool (`convoy-policy-build`) into a
+/// directory shared by the tests of one `cargo test` run; built once, on first use.
+pub fn built_policies() -> PathBuf {
+    use std::sync::OnceLock;
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("CONVOY_POLICY_COMPONENTS") {
+            return PathBuf::from(dir);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("builtin-policies");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["run", "-q", "--manifest-path"])
+            .arg(root.join("policies/Cargo.toml"))
+            .args(["-p", "convoy-policy-build", "--", "--out"])
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run convoy-policy-build");
+        assert!(status.success(), "building the built-in policies failed");
+        out
+    })
+    .clone()
+}
+
+/// The bytes of a built-in policy component (`disruption-budget`).
+pub fn builtin(name: &str) -> Vec<u8> {
+    std::fs::read(built_policies().join(format!("{name}.wasm"))).expect("built-in component")
+}

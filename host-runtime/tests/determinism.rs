@@ -1,0 +1,86 @@
+//! Determinism: the same component and input give the same output bytes and fuel, 1,000
+//! times in one engine, and again in a fresh engine after the compiled cache is cleared.
+
+mod common;
+
+use common::{builtin, gate_input, spec_for};
+use convoy_host_runtime::{EngineOptions, Evaluation, PolicyEngine, PolicyKind};
+
+const BUDGET_CONFIG: &str =
+    r#"{"budgets":[{"maxInFlight":7,"maxInFlightPct":10,"selector":{"all":true}}]}"#;
+
+fn engine_with_cache(dir: &std::path::Path) -> PolicyEngine {
+    PolicyEngine::new(EngineOptions {
+        cache_dir: Some(dir.to_owned()),
+        ..EngineOptions::default()
+    })
+    .expect("engine")
+}
+
+fn fingerprint<T>(e: &Evaluation<T>) -> (Vec<u8>, u64, String) {
+    (
+        e.output_json.clone(),
+        e.receipt.fuel_used,
+        e.receipt.output_sha256.to_string(),
+    )
+}
+
+#[test]
+fn same_input_same_output_and_fuel_1000_times_and_across_engines() {
+    let bytes = builtin("disruption-budget");
+    let spec = spec_for("disruption-budget", PolicyKind::Gate, &bytes);
+    let input = gate_input(200, 40);
+    let cache = tempfile::tempdir().expect("tempdir");
+
+    let engine = engine_with_cache(cache.path());
+    let (policy, stats) = engine.load(&spec, &bytes).expect("loads");
+    assert!(stats.compiled, "first load compiles");
+    let first = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+    assert!(first.receipt.fuel_used > 0);
+    let reference = fingerprint(&first);
+    for i in 0..1000 {
+        let again = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+        assert_eq!(fingerprint(&again), reference, "evaluation {i} differs");
+        assert_eq!(again.receipt, first.receipt);
+    }
+
+    // A second engine reuses the compiled cache ...
+    let warm = engine_with_cache(cache.path());
+    let (policy, stats) = warm.load(&spec, &bytes).expect("loads");
+    assert!(!stats.compiled, "second engine loads from the cache");
+    assert_eq!(
+        fingerprint(&policy.admit(BUDGET_CONFIG, &input).expect("evaluates")),
+        reference
+    );
+
+    // ... and a fresh engine with the cache cleared recompiles and agrees.
+    warm.cache().expect("cache").clear().expect("clear");
+    drop((policy, warm, engine));
+    let cold = engine_with_cache(cache.path());
+    let (policy, stats) = cold.load(&spec, &bytes).expect("loads");
+    assert!(stats.compiled, "cleared cache recompiles");
+    let fresh = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+    assert_eq!(fingerprint(&fresh), reference);
+    assert_eq!(fresh.receipt, first.receipt);
+}
+
+#[test]
+fn every_builtin_loads_and_validates_its_empty_config_deterministically() {
+    let engine = common::engine();
+    for (name, kind) in [
+        ("waves", PolicyKind::Rollout),
+        ("channel-edges", PolicyKind::Gate),
+        ("host-edges", PolicyKind::Gate),
+        ("disruption-budget", PolicyKind::Gate),
+        ("health", PolicyKind::Health),
+        ("attestation-quarantine", PolicyKind::Attestation),
+    ] {
+        let bytes = builtin(name);
+        let (policy, _) = engine
+            .load(&spec_for(name, kind, &bytes), &bytes)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let a = policy.validate_config("{}").expect("validate-config runs");
+        let b = policy.validate_config("{}").expect("validate-config runs");
+        assert_eq!(a.receipt, b.receipt, "{name}");
+    }
+}
