@@ -116,12 +116,15 @@ pub fn check_component(component: &[u8]) -> Result<(&'static str, ComponentInfo)
         })
         .map(String::as_str)
         .collect();
+    // `health` and `attestation` export the same function names; the world's input record
+    // (`<world>-input`, a type the component imports) tells them apart.
     let world = WORLD_EXPORTS
         .iter()
-        .find(|(_, wanted)| {
+        .find(|(world, wanted)| {
             let mut wanted = wanted.to_vec();
             wanted.sort();
-            wanted == functions
+            let input = format!("{world}-input");
+            wanted == functions && imports.iter().any(|i| *i == input)
         })
         .map(|(w, _)| *w)
         .with_context(|| {

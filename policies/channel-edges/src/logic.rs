@@ -1,0 +1,129 @@
+//! The channel-edges gate as a pure function of its configuration and the snapshot.
+//!
+//! A channel has **converged** when no rollout of it is active (any state but
+//! `Converged`) and every one of its hosts that has a target closure runs it with nothing
+//! left to do ([`Host::is_converged`]); quarantined hosts are left out, since they cannot
+//! converge until attestation clears them. A channel with no host has converged.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use convoy_policy_sdk::eval::gate_each;
+use convoy_policy_sdk::graph::{find_cycle, waits_for};
+use convoy_policy_sdk::{
+    ConfigError, GateInput, GatePolicy, Host, HostPhase, Policy, RolloutState, Verdict,
+};
+use serde::Deserialize;
+
+/// Configuration of the channel-edges gate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// Ordering constraints between channels.
+    pub edges: Vec<Edge>,
+}
+
+/// `after` waits until `before` has converged (the shape of `channelEdges` in
+/// fleet.resolved.json).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Edge {
+    /// The gating channel.
+    pub before: String,
+    /// The gated channel.
+    pub after: String,
+}
+
+/// The channel-edges gate.
+pub struct ChannelEdges;
+
+impl Policy for ChannelEdges {
+    type Config = Config;
+
+    fn check(cfg: &Config) -> Result<(), ConfigError> {
+        for (i, e) in cfg.edges.iter().enumerate() {
+            if e.before.is_empty() || e.after.is_empty() {
+                return Err(ConfigError::invalid(format!(
+                    "edges[{i}]: channel names must not be empty"
+                )));
+            }
+            if e.before == e.after {
+                return Err(ConfigError::invalid(format!(
+                    "edges[{i}]: channel {} cannot wait for itself",
+                    e.after
+                )));
+            }
+        }
+        let graph = waits_for(
+            cfg.edges
+                .iter()
+                .map(|e| (e.after.as_str(), e.before.as_str())),
+        );
+        match find_cycle(&graph) {
+            Some(cycle) => Err(ConfigError::invalid(format!(
+                "channel edges form a cycle: {}",
+                cycle.join(" → ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl GatePolicy for ChannelEdges {
+    fn admit(cfg: &Config, input: &GateInput) -> Verdict {
+        let graph = waits_for(
+            cfg.edges
+                .iter()
+                .map(|e| (e.after.as_str(), e.before.as_str())),
+        );
+        // Each gating channel's state is computed once, whatever the number of candidates.
+        let mut waiting: BTreeMap<&str, Option<String>> = BTreeMap::new();
+        for befores in graph.values() {
+            for before in befores {
+                waiting
+                    .entry(before)
+                    .or_insert_with(|| not_converged(before, input));
+            }
+        }
+        gate_each(input, |candidate| {
+            let Some(befores) = graph.get(candidate.channel.as_str()) else {
+                return Ok(());
+            };
+            for before in befores {
+                if let Some(Some(why)) = waiting.get(before) {
+                    return Err(format!(
+                        "channel {} waits for channel {before} to converge ({why})",
+                        candidate.channel
+                    ));
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Why `channel` has not converged, or `None` if it has.
+fn not_converged(channel: &str, input: &GateInput) -> Option<String> {
+    if let Some(r) = input
+        .active
+        .iter()
+        .find(|r| r.channel == channel && r.state != RolloutState::Converged)
+    {
+        return Some(format!("rollout {} is {:?}", r.id, r.state));
+    }
+    let pending: Vec<&Host> = input
+        .hosts
+        .iter()
+        .filter(|h| h.channel == channel && h.target_closure.is_some())
+        .filter(|h| h.phase != HostPhase::Quarantined && !h.is_converged())
+        .collect();
+    match pending.as_slice() {
+        [] => None,
+        [first, ..] => Some(format!(
+            "{} host(s) not converged, first {} ({:?})",
+            pending.len(),
+            first.name,
+            first.phase
+        )),
+    }
+}

@@ -1,0 +1,185 @@
+//! The disruption-budget gate as a pure function of its configuration and the snapshot.
+//!
+//! For each budget, the **group** is every host of the snapshot its selector matches
+//! (across channels); its **limit** is the smaller of `maxInFlight` and
+//! `pct_of(group size, maxInFlightPct)` (floor, at least 1); **in flight** counts the
+//! group's hosts that are disrupted now ([`HostPhase::is_disrupted`]: dispatched,
+//! activating, in their confirm window, or failed and not yet reverted), whichever rollout
+//! dispatched them. Candidates are admitted in candidate order while every budget that
+//! matches them has room; each admission takes a slot in each of those budgets. A
+//! candidate that is already disrupted holds its slot and is admitted.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeSet;
+
+use convoy_policy_sdk::eval::gate_each;
+use convoy_policy_sdk::pct::pct_of;
+use convoy_policy_sdk::{ConfigError, GateInput, GatePolicy, Policy, Selector, Verdict};
+use serde::Deserialize;
+
+/// Configuration of the disruption-budget gate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// The budgets; a candidate must fit in every budget that matches it.
+    pub budgets: Vec<Budget>,
+}
+
+/// One budget (the shape of `disruptionBudgets` in fleet.resolved.json, plus a name).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Budget {
+    /// Name used in refusals (default `budget #<index>`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The hosts this budget covers, across every channel and rollout.
+    pub selector: Selector,
+    /// At most this many covered hosts in flight (≥ 1).
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+    /// At most this percentage (1–100) of covered hosts in flight.
+    #[serde(default)]
+    pub max_in_flight_pct: Option<u8>,
+}
+
+/// Selectors nest at most this deep.
+const MAX_SELECTOR_DEPTH: usize = 32;
+
+/// The disruption-budget gate.
+pub struct DisruptionBudget;
+
+impl Policy for DisruptionBudget {
+    type Config = Config;
+
+    fn check(cfg: &Config) -> Result<(), ConfigError> {
+        if cfg.budgets.is_empty() {
+            return Err(ConfigError::invalid(
+                "budgets: at least one budget is needed",
+            ));
+        }
+        let mut names = BTreeSet::new();
+        for (i, b) in cfg.budgets.iter().enumerate() {
+            let name = label(b, i);
+            if !names.insert(name.clone()) {
+                return Err(ConfigError::invalid(format!(
+                    "budgets[{i}]: duplicate name {name}"
+                )));
+            }
+            if b.max_in_flight.is_none() && b.max_in_flight_pct.is_none() {
+                return Err(ConfigError::invalid(format!(
+                    "budgets[{i}]: set maxInFlight, maxInFlightPct or both"
+                )));
+            }
+            if b.max_in_flight == Some(0) {
+                return Err(ConfigError::invalid(format!(
+                    "budgets[{i}]: maxInFlight 0 would block every dispatch; halt the rollout instead"
+                )));
+            }
+            if let Some(pct) = b.max_in_flight_pct
+                && !(1..=100).contains(&pct)
+            {
+                return Err(ConfigError::invalid(format!(
+                    "budgets[{i}]: maxInFlightPct must be between 1 and 100, not {pct}"
+                )));
+            }
+            if b.selector.depth() > MAX_SELECTOR_DEPTH {
+                return Err(ConfigError::invalid(format!(
+                    "budgets[{i}]: selector nests deeper than {MAX_SELECTOR_DEPTH}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A budget's state while candidates are admitted.
+struct Room<'c> {
+    budget: &'c Budget,
+    name: String,
+    group: usize,
+    limit: usize,
+    in_flight: usize,
+}
+
+impl Room<'_> {
+    fn explain(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.budget.max_in_flight {
+            parts.push(format!("maxInFlight {n}"));
+        }
+        if let Some(pct) = self.budget.max_in_flight_pct {
+            parts.push(format!(
+                "maxInFlightPct {pct}% of {} hosts = {}",
+                self.group,
+                pct_of(self.group, pct.into())
+            ));
+        }
+        format!(
+            "disruption budget {} is full: {} of {} in flight ({})",
+            self.name,
+            self.in_flight,
+            self.limit,
+            parts.join(", ")
+        )
+    }
+}
+
+impl GatePolicy for DisruptionBudget {
+    fn admit(cfg: &Config, input: &GateInput) -> Verdict {
+        let mut rooms: Vec<Room> = cfg
+            .budgets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let group = input
+                    .hosts
+                    .iter()
+                    .filter(|h| b.selector.matches(*h))
+                    .count();
+                let by_count = b.max_in_flight.map_or(usize::MAX, |n| n as usize);
+                let by_pct = b
+                    .max_in_flight_pct
+                    .map_or(usize::MAX, |p| pct_of(group, p.into()));
+                let in_flight = input
+                    .hosts
+                    .iter()
+                    .filter(|h| h.phase.is_disrupted() && b.selector.matches(*h))
+                    .count();
+                Room {
+                    budget: b,
+                    name: label(b, i),
+                    group,
+                    limit: by_count.min(by_pct),
+                    in_flight,
+                }
+            })
+            .collect();
+        gate_each(input, |host| {
+            let matching: Vec<usize> = rooms
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.budget.selector.matches(host))
+                .map(|(i, _)| i)
+                .collect();
+            if host.phase.is_disrupted() {
+                // Already counted in every matching budget.
+                return Ok(());
+            }
+            if let Some(full) = matching
+                .iter()
+                .map(|&i| &rooms[i])
+                .find(|r| r.in_flight >= r.limit)
+            {
+                return Err(full.explain());
+            }
+            for i in matching {
+                rooms[i].in_flight += 1;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn label(b: &Budget, index: usize) -> String {
+    b.name.clone().unwrap_or_else(|| format!("#{index}"))
+}

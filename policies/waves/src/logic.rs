@@ -1,0 +1,378 @@
+//! The waves rollout policy as a pure function of its configuration and the snapshot.
+//!
+//! **Waves.** Each host of the rollout's channel belongs to the first wave whose selector
+//! matches it; a host no selector matches belongs to the last wave (the last wave catches
+//! the rest, so a converged rollout leaves no host behind).
+//!
+//! **A tick**, for the current wave `w`:
+//! 1. Failures: hosts of waves `0..=w` that failed or reverted, or that have been stuck in
+//!    `Dispatched`/`Activating`/`ConfirmWindow` longer than `healthGate.timeoutMinutes`.
+//!    More than `maxFailuresPerWave` in one wave → `Halt` or `RollbackAndHalt`
+//!    (`onHealthFailure`). Tolerated failures are skipped and noted.
+//! 2. Each host of wave `w`, by name: without a target closure, or quarantined → skipped
+//!    (noted); **done** when on its target closure and soaked (phase `Soaked`/`Converged`,
+//!    or `Healthy` for at least the wave's `soakMinutes`, or `Idle` — it already ran the
+//!    target); **offline** — silent (since its last check-in, or since the wave started if
+//!    it never checked in) for `skipOfflineAfterMinutes` or more — → skipped (noted); in
+//!    flight or soaking → waited for; otherwise (`Idle` or confirmed on an older closure)
+//!    → a **candidate** to dispatch now.
+//! 3. Anything to dispatch or wait for → `Hold` with the candidates; else `Promote(w+1)`,
+//!    or `Converge` after the last wave. An empty wave is promoted at once (noted).
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeSet;
+
+use convoy_policy_sdk::{
+    Candidate, ConfigError, Host, HostPhase, Plan, Policy, RolloutInput, RolloutPolicy,
+    RolloutState, Selector, Step,
+};
+use serde::Deserialize;
+
+/// Configuration of the waves policy: the rollout policy of fleet.resolved.json, plus the
+/// knobs of offline skipping and failure tolerance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// The overall shape, checked against `waves`.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Waves in order. May be omitted for `all-at-once` (one wave of every host).
+    #[serde(default)]
+    pub waves: Vec<Wave>,
+    /// What to do when hosts fail: `halt` (default) or `rollback-and-halt`.
+    #[serde(default)]
+    pub on_health_failure: OnHealthFailure,
+    /// How long a host may sit in an in-flight phase before it counts as failed.
+    #[serde(default)]
+    pub health_gate: Option<HealthGate>,
+    /// A host silent this long is skipped instead of blocking its wave (default 60).
+    #[serde(default = "default_skip_offline")]
+    pub skip_offline_after_minutes: u32,
+    /// Failed hosts tolerated per wave before the rollout stops (default 0).
+    #[serde(default)]
+    pub max_failures_per_wave: u32,
+}
+
+fn default_skip_offline() -> u32 {
+    60
+}
+
+/// The shape of a rollout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// A first (small) wave, then the rest: at least two waves.
+    Canary,
+    /// Waves in order: at least one.
+    #[default]
+    Staged,
+    /// Every host at once: exactly one wave (or none given: `{"all": true}`).
+    AllAtOnce,
+}
+
+/// One wave.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Wave {
+    /// Name used in notes and reasons (default `wave <index>`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The hosts of this wave.
+    pub selector: Selector,
+    /// How long every host must stay healthy before the next wave.
+    #[serde(default)]
+    pub soak_minutes: u32,
+}
+
+/// The reaction to failed hosts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnHealthFailure {
+    /// Stop dispatching; hosts stay where they are.
+    #[default]
+    Halt,
+    /// Stop dispatching and roll dispatched hosts back.
+    RollbackAndHalt,
+}
+
+/// The rollout's health gate (fleet.resolved.json `healthGate`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthGate {
+    /// Name of the channel's health policy (informational here).
+    pub policy: String,
+    /// A host still in flight this long after its dispatch counts as failed.
+    pub timeout_minutes: u32,
+}
+
+/// Selectors nest at most this deep.
+const MAX_SELECTOR_DEPTH: usize = 32;
+
+/// The waves rollout policy.
+pub struct Waves;
+
+impl Config {
+    /// The waves to run (the implicit single wave of a bare `all-at-once`).
+    pub fn effective_waves(&self) -> Vec<Wave> {
+        if self.waves.is_empty() && self.strategy == Strategy::AllAtOnce {
+            return vec![Wave {
+                name: Some("all".into()),
+                selector: Selector::all(),
+                soak_minutes: 0,
+            }];
+        }
+        self.waves.clone()
+    }
+}
+
+impl Policy for Waves {
+    type Config = Config;
+
+    fn check(cfg: &Config) -> Result<(), ConfigError> {
+        let waves = cfg.effective_waves();
+        match (cfg.strategy, waves.len()) {
+            (_, 0) => return Err(ConfigError::invalid("waves: at least one wave is needed")),
+            (Strategy::Canary, 1) => {
+                return Err(ConfigError::invalid(
+                    "a canary rollout needs at least two waves (the canary, then the rest)",
+                ));
+            }
+            (Strategy::AllAtOnce, n) if n > 1 => {
+                return Err(ConfigError::invalid(format!(
+                    "an all-at-once rollout has exactly one wave, not {n}"
+                )));
+            }
+            _ => {}
+        }
+        let mut names = BTreeSet::new();
+        for (i, w) in waves.iter().enumerate() {
+            let name = wave_name(w, i);
+            if name.is_empty() || !names.insert(name.clone()) {
+                return Err(ConfigError::invalid(format!(
+                    "waves[{i}]: wave name {name:?} is empty or repeated"
+                )));
+            }
+            if w.selector.depth() > MAX_SELECTOR_DEPTH {
+                return Err(ConfigError::invalid(format!(
+                    "waves[{i}]: selector nests deeper than {MAX_SELECTOR_DEPTH}"
+                )));
+            }
+        }
+        if cfg.skip_offline_after_minutes == 0 {
+            return Err(ConfigError::invalid(
+                "skipOfflineAfterMinutes must be at least 1",
+            ));
+        }
+        if let Some(gate) = &cfg.health_gate
+            && gate.timeout_minutes == 0
+        {
+            return Err(ConfigError::invalid(
+                "healthGate.timeoutMinutes must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn wave_name(w: &Wave, index: usize) -> String {
+    w.name.clone().unwrap_or_else(|| format!("wave {index}"))
+}
+
+fn minutes(m: u32) -> u64 {
+    u64::from(m) * 60
+}
+
+/// What one host of the current wave means for this tick.
+enum Status {
+    Done,
+    Skipped(String),
+    Waiting(String),
+    Candidate(String),
+}
+
+impl RolloutPolicy for Waves {
+    fn plan(cfg: &Config, input: &RolloutInput) -> Plan {
+        let mut plan = Plan {
+            step: Step::Hold(String::new()),
+            candidates: Vec::new(),
+            notes: Vec::new(),
+        };
+        let rollout = &input.rollout;
+        if rollout.state != RolloutState::Running {
+            plan.step = Step::Hold(format!(
+                "rollout {} is {:?}; nothing to plan",
+                rollout.id, rollout.state
+            ));
+            return plan;
+        }
+        let waves = cfg.effective_waves();
+        let current = rollout.current_wave as usize;
+        let Some(wave) = waves.get(current) else {
+            plan.step = Step::Halt(format!(
+                "current wave {current} does not exist: the policy has {} wave(s)",
+                waves.len()
+            ));
+            return plan;
+        };
+        let name = wave_name(wave, current);
+
+        // Hosts of the channel, by name, assigned to their wave.
+        let mut hosts: Vec<&Host> = input
+            .hosts
+            .iter()
+            .filter(|h| h.channel == rollout.channel)
+            .collect();
+        hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        let wave_of = |h: &Host| {
+            waves
+                .iter()
+                .position(|w| w.selector.matches(h))
+                .unwrap_or(waves.len() - 1)
+        };
+
+        // 1. Failures in the current and earlier waves.
+        let stuck_after = cfg.health_gate.as_ref().map(|g| minutes(g.timeout_minutes));
+        for (w, wave_def) in waves.iter().enumerate().take(current + 1) {
+            let failed: Vec<String> = hosts
+                .iter()
+                .filter(|h| wave_of(h) == w)
+                .filter_map(|h| failure(h, input.now, stuck_after))
+                .collect();
+            if failed.len() > cfg.max_failures_per_wave as usize {
+                let why = format!(
+                    "wave {w} ({}): {} host(s) failed, {} tolerated: {}",
+                    wave_name(wave_def, w),
+                    failed.len(),
+                    cfg.max_failures_per_wave,
+                    failed.join("; ")
+                );
+                plan.step = match cfg.on_health_failure {
+                    OnHealthFailure::Halt => Step::Halt(why),
+                    OnHealthFailure::RollbackAndHalt => Step::RollbackAndHalt(why),
+                };
+                return plan;
+            }
+        }
+
+        // 2. The current wave, host by host.
+        let soak = minutes(wave.soak_minutes);
+        let offline_after = minutes(cfg.skip_offline_after_minutes);
+        let members: Vec<&Host> = hosts
+            .iter()
+            .copied()
+            .filter(|h| wave_of(h) == current)
+            .collect();
+        let (mut done, mut waiting) = (0usize, Vec::new());
+        for h in &members {
+            let status = if let Some(why) = failure(h, input.now, stuck_after) {
+                Status::Skipped(format!("{why} (tolerated)"))
+            } else {
+                status(h, input.now, soak, offline_after, rollout.wave_started_at)
+            };
+            match status {
+                Status::Done => done += 1,
+                Status::Skipped(why) => plan.notes.push(format!("skipped {}: {why}", h.name)),
+                Status::Waiting(why) => waiting.push(format!("{} {why}", h.name)),
+                Status::Candidate(why) => plan.candidates.push(Candidate {
+                    host: h.name.clone(),
+                    reason: format!("wave {current} ({name}): {why}"),
+                }),
+            }
+        }
+
+        // 3. Hold, promote or converge.
+        if !plan.candidates.is_empty() || !waiting.is_empty() {
+            let mut why = format!(
+                "wave {current} ({name}): {done} of {} host(s) done",
+                members.len()
+            );
+            if !plan.candidates.is_empty() {
+                why.push_str(&format!(", {} to dispatch", plan.candidates.len()));
+            }
+            if !waiting.is_empty() {
+                why.push_str(&format!(", waiting for {}", waiting.join(", ")));
+            }
+            plan.step = Step::Hold(why);
+            return plan;
+        }
+        if members.is_empty() {
+            plan.notes
+                .push(format!("wave {current} ({name}) has no host"));
+        } else {
+            plan.notes.push(format!(
+                "wave {current} ({name}) done: {done} of {} host(s) soaked",
+                members.len()
+            ));
+        }
+        plan.step = if current + 1 < waves.len() {
+            Step::Promote(rollout.current_wave + 1)
+        } else {
+            Step::Converge
+        };
+        plan
+    }
+}
+
+/// Why `h` counts as a failure now, if it does.
+fn failure(h: &Host, now: u64, stuck_after: Option<u64>) -> Option<String> {
+    // A host with no target closure is not part of the rollout: it cannot fail it.
+    h.target_closure.as_ref()?;
+    if h.phase.is_failure() {
+        return Some(format!("{} is {:?}", h.name, h.phase));
+    }
+    match stuck_after {
+        Some(limit) if h.phase.is_in_flight() && now.saturating_sub(h.phase_since) >= limit => {
+            Some(format!(
+                "{} stuck in {:?} for {}s (health gate timeout {}s)",
+                h.name,
+                h.phase,
+                now.saturating_sub(h.phase_since),
+                limit
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn status(h: &Host, now: u64, soak: u64, offline_after: u64, wave_started_at: u64) -> Status {
+    if h.target_closure.is_none() {
+        return Status::Skipped("no target closure".into());
+    }
+    if h.phase == HostPhase::Quarantined {
+        return Status::Skipped("quarantined".into());
+    }
+    if h.on_target() {
+        match h.phase {
+            HostPhase::Soaked | HostPhase::Converged | HostPhase::Idle => return Status::Done,
+            HostPhase::Healthy => {
+                let soaked_for = now.saturating_sub(h.phase_since);
+                if soaked_for >= soak {
+                    return Status::Done;
+                }
+                return Status::Waiting(format!("soaking ({}s of {}s)", soaked_for, soak));
+            }
+            _ => {}
+        }
+    }
+    let silent = match h.last_seen {
+        Some(seen) => now.saturating_sub(seen),
+        None => now.saturating_sub(wave_started_at),
+    };
+    if silent >= offline_after {
+        let since = match h.last_seen {
+            Some(seen) => format!("last seen {seen}"),
+            None => "never seen".into(),
+        };
+        return Status::Skipped(format!(
+            "offline for {silent}s ({since}), skipped after {offline_after}s"
+        ));
+    }
+    if h.phase.is_in_flight() {
+        return Status::Waiting(format!("{:?}", h.phase));
+    }
+    if h.on_target() {
+        // On target but neither confirmed nor in flight: wait for the agent's report.
+        return Status::Waiting(format!("{:?} on the target closure", h.phase));
+    }
+    Status::Candidate("not on the target closure".into())
+}
