@@ -7,6 +7,7 @@
 //! go stale: the control plane holds no key, so freshness must come from CI.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod git;
 pub mod nix;
 pub mod publish;

@@ -1,0 +1,253 @@
+//! Building the signed policy bundle: each policy component is checked by the real host
+//! runtime (valid component, imports nothing, exports its world), copied content-addressed
+//! as `<sha256>.wasm`, and listed in a [`PolicyBundle`] manifest that is canonicalised and
+//! signed with the release key through the one envelope of `convoy-proto`.
+//!
+//! Checking before signing matters: the release key must never vouch for a component that
+//! every host would then refuse mid-rollout.
+
+use std::path::{Path, PathBuf};
+
+use convoy_host_runtime::bundle::MANIFEST_FILE;
+use convoy_host_runtime::{PolicyEngine, PolicySpec, PolicyWorld};
+use convoy_proto::policy_bundle::{BundledPolicy, POLICY_BUNDLE_SCHEMA_VERSION, PolicyBundle};
+use convoy_proto::{
+    Meta, PolicyKind, SecretKey, Sha256Digest, SignatureAlgorithm, Timestamp, Version,
+};
+
+/// One policy to bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySource {
+    /// The policy's name in the bundle (what channels refer to).
+    pub name: String,
+    /// The world it implements.
+    pub kind: PolicyKind,
+    /// The component file (from `convoy-policy-build`).
+    pub component: PathBuf,
+}
+
+/// What goes into the manifest besides the policies.
+#[derive(Debug, Clone)]
+pub struct BundleRelease {
+    /// The bundle's monotonic version.
+    pub version: Version,
+    /// Signing time.
+    pub signed_at: Timestamp,
+    /// Commit of the policy sources.
+    pub source_commit: String,
+    /// Fleet repository commit CI built from, if known.
+    pub ci_commit: Option<String>,
+}
+
+/// Why a bundle was not built.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleBuildError {
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The host runtime refuses the component; it must not be signed.
+    #[error("policy {name}: the host runtime refuses it: {source}")]
+    Refused {
+        /// Policy name.
+        name: String,
+        /// The runtime's typed reason.
+        source: convoy_host_runtime::PolicyError,
+    },
+    /// The manifest could not be signed (invalid manifest, no key...).
+    #[error(transparent)]
+    Sign(#[from] convoy_proto::SignError),
+}
+
+/// Builds the bundle into `out` (created if needed): `<sha256>.wasm` for every component and
+/// the signed manifest `policy-bundle.json`. Returns the manifest.
+pub fn build_bundle(
+    engine: &PolicyEngine,
+    sources: &[PolicySource],
+    release: &BundleRelease,
+    keys: &[&SecretKey],
+    out: &Path,
+) -> Result<PolicyBundle, BundleBuildError> {
+    std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+    let mut policies = Vec::with_capacity(sources.len());
+    for source in sources {
+        let bytes = std::fs::read(&source.component).map_err(|e| io(&source.component, e))?;
+        let sha256 = Sha256Digest::of(&bytes);
+        let spec = PolicySpec {
+            name: source.name.clone(),
+            kind: source.kind,
+            sha256,
+        };
+        engine
+            .load(&spec, &bytes)
+            .map_err(|source_err| BundleBuildError::Refused {
+                name: source.name.clone(),
+                source: source_err,
+            })?;
+        let entry = BundledPolicy {
+            name: source.name.clone(),
+            kind: source.kind,
+            world: source.kind.world(),
+            sha256,
+            size: bytes.len() as u64,
+        };
+        let path = out.join(entry.file_name());
+        std::fs::write(&path, &bytes).map_err(|e| io(&path, e))?;
+        policies.push(entry);
+    }
+    policies.sort_by(|a, b| a.name.cmp(&b.name));
+    let manifest = PolicyBundle {
+        schema_version: POLICY_BUNDLE_SCHEMA_VERSION,
+        source_commit: release.source_commit.clone(),
+        policies,
+        meta: Meta {
+            version: release.version,
+            signed_at: release.signed_at,
+            ci_commit: release.ci_commit.clone(),
+            signature_algorithm: SignatureAlgorithm::Ed25519,
+        },
+    };
+    let signed = convoy_proto::sign(&manifest, keys)?;
+    let path = out.join(MANIFEST_FILE);
+    std::fs::write(&path, signed).map_err(|e| io(&path, e))?;
+    Ok(manifest)
+}
+
+fn io(path: &Path, e: std::io::Error) -> BundleBuildError {
+    BundleBuildError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use convoy_host_runtime::bundle::{BundleDir, BundleError};
+    use convoy_proto::{TrustRoot, VerifyOptions, sign, verify_trust_root};
+
+    /// A real, import-free gate component: admits every candidate.
+    fn gate_component() -> Vec<u8> {
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-runtime/tests/hostile");
+        let prelude = std::fs::read_to_string(corpus.join("prelude.wat")).expect("prelude");
+        let body = std::fs::read_to_string(corpus.join("good_gate.wat")).expect("good gate");
+        let mut module = wat::parse_str(format!("(module\n{prelude}\n{body}\n)")).expect("wat");
+        let mut resolve = wit_parser::Resolve::default();
+        let (pkg, _) = resolve
+            .push_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit"))
+            .expect("wit");
+        let world = resolve.select_world(&[pkg], Some("gate")).expect("world");
+        wit_component::embed_component_metadata(
+            &mut module,
+            &resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+        )
+        .expect("metadata");
+        wit_component::ComponentEncoder::default()
+            .module(&module)
+            .expect("module")
+            .encode()
+            .expect("component")
+    }
+
+    fn now() -> Timestamp {
+        "2026-11-24T10:00:00Z".parse().expect("timestamp")
+    }
+
+    #[test]
+    fn bundle_round_trips_and_refuses_a_foreign_signer_and_a_tampered_component() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let component = dir.path().join("budget.wasm");
+        std::fs::write(&component, gate_component()).expect("write");
+        let org = SecretKey::generate();
+        let release_key = SecretKey::generate();
+        let stranger = SecretKey::generate();
+        let opts = VerifyOptions::at(now());
+        let root = verify_trust_root(
+            &sign(&TrustRoot::single(&org, &release_key, now()), &[&org]).expect("root"),
+            &org.public_key(),
+            &opts,
+        )
+        .expect("root verifies");
+        let engine = PolicyEngine::new(Default::default()).expect("engine");
+        let release = BundleRelease {
+            version: Version::new(1).expect("v"),
+            signed_at: now(),
+            source_commit: "abc123".into(),
+            ci_commit: None,
+        };
+        let sources = [PolicySource {
+            name: "budget".into(),
+            kind: PolicyKind::Gate,
+            component,
+        }];
+
+        // Signed by the release key: verifies, loads, evaluates.
+        let good = dir.path().join("good");
+        let manifest =
+            build_bundle(&engine, &sources, &release, &[&release_key], &good).expect("builds");
+        let bundle = BundleDir::open(&good, &root, &opts).expect("verifies");
+        let (policy, _) = bundle.load(&engine, "budget").expect("loads");
+        assert_eq!(policy.sha256(), &manifest.policies[0].sha256);
+
+        // Signed by a key the trust root does not list: refused before anything loads.
+        let forged = dir.path().join("forged");
+        build_bundle(&engine, &sources, &release, &[&stranger], &forged).expect("builds");
+        let err = BundleDir::open(&forged, &root, &opts).expect_err("foreign signer refused");
+        assert!(matches!(err, BundleError::Verify { .. }), "{err}");
+
+        // One byte of the component changed: refused by hash before compilation.
+        let wasm = good.join(manifest.policies[0].file_name());
+        let mut bytes = std::fs::read(&wasm).expect("read");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        std::fs::write(&wasm, bytes).expect("write");
+        let err = bundle
+            .load(&engine, "budget")
+            .expect_err("tampered refused");
+        assert!(
+            matches!(
+                err,
+                BundleError::Policy(convoy_host_runtime::PolicyError::HashMismatch { .. })
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_component_the_runtime_refuses_is_not_signed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let component = dir.path().join("wasi.wasm");
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-runtime/tests/hostile");
+        std::fs::write(
+            &component,
+            wat::parse_file(corpus.join("imports_wasi.wat")).expect("wat"),
+        )
+        .expect("write");
+        let engine = PolicyEngine::new(Default::default()).expect("engine");
+        let err = build_bundle(
+            &engine,
+            &[PolicySource {
+                name: "sneaky".into(),
+                kind: PolicyKind::Gate,
+                component,
+            }],
+            &BundleRelease {
+                version: Version::new(1).expect("v"),
+                signed_at: now(),
+                source_commit: "abc".into(),
+                ci_commit: None,
+            },
+            &[&SecretKey::generate()],
+            &dir.path().join("out"),
+        )
+        .expect_err("refused");
+        assert!(matches!(err, BundleBuildError::Refused { .. }), "{err}");
+        assert!(!dir.path().join("out").join(MANIFEST_FILE).exists());
+    }
+}
