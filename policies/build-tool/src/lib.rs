@@ -124,7 +124,7 @@ pub fn check_component(component: &[u8]) -> Result<(&'static str, ComponentInfo)
             let mut wanted = wanted.to_vec();
             wanted.sort();
             let input = format!("{world}-input");
-            wanted == functions && imports.iter().any(|i| *i == input)
+            wanted == functions && imports.contains(&input)
         })
         .map(|(w, _)| *w)
         .with_context(|| {
@@ -194,4 +194,76 @@ pub fn core_module_path(target_dir: &Path, lib_name: &str) -> PathBuf {
         .join("wasm32-unknown-unknown")
         .join("release")
         .join(format!("{}.wasm", lib_name.replace('-', "_")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(wat: &str) -> Vec<u8> {
+        wat::parse_str(wat).expect("valid WAT")
+    }
+
+    #[test]
+    fn refuses_a_function_import() {
+        let c = component(
+            r#"(component (import "wasi:clocks/wall-clock@0.2.0" (instance (export "now" (func)))))"#,
+        );
+        let err = check_component(&c)
+            .expect_err("imports a function")
+            .to_string();
+        assert!(err.contains("wasi:clocks/wall-clock@0.2.0"), "{err}");
+        let c = component(r#"(component (import "log" (func (param "m" string))))"#);
+        assert!(check_component(&c).is_err());
+    }
+
+    #[test]
+    fn refuses_exports_of_no_world() {
+        let c = component(
+            r#"(component
+                (core module $m (func (export "f")))
+                (core instance $i (instantiate $m))
+                (func $f (canon lift (core func $i "f")))
+                (export "run" (func $f)))"#,
+        );
+        let err = check_component(&c)
+            .expect_err("not a policy world")
+            .to_string();
+        assert!(err.contains("not those of a convoy:policy world"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_core_module_without_world_metadata() {
+        let core = wat::parse_str(r#"(module (func (export "admit")))"#).expect("valid WAT");
+        // The encoder finds no component-type section: nothing says which world this is.
+        assert!(
+            componentize(&core)
+                .and_then(|c| check_component(&c))
+                .is_err()
+        );
+    }
+
+    /// The real thing: when `policies/build.sh` has run, every built-in in `policies/out`
+    /// is an import-free component of its world.
+    #[test]
+    fn built_components_import_nothing() {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../out");
+        let expected = [
+            ("waves", "rollout"),
+            ("channel-edges", "gate"),
+            ("host-edges", "gate"),
+            ("disruption-budget", "gate"),
+            ("health", "health"),
+            ("attestation-quarantine", "attestation"),
+        ];
+        for (name, world) in expected {
+            let Ok(bytes) = std::fs::read(out.join(format!("{name}.wasm"))) else {
+                eprintln!("{name}.wasm not built (run policies/build.sh); skipped");
+                continue;
+            };
+            let (found, info) = check_component(&bytes).expect("a valid policy component");
+            assert_eq!(found, world, "{name}");
+            assert_eq!(info.size, bytes.len());
+        }
+    }
 }

@@ -52,14 +52,22 @@ pub fn parse_config<T: DeserializeOwned>(cfg: &str) -> Result<T, ConfigError> {
     let mut de = serde_json::Deserializer::from_str(cfg);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| ConfigError::Shape {
         path: e.path().to_string(),
-        message: e.inner().to_string(),
+        message: without_position(e.inner()),
     })?;
     // Reject trailing garbage after the value.
     de.end().map_err(|e| ConfigError::Shape {
         path: ".".into(),
-        message: e.to_string(),
+        message: without_position(&e),
     })?;
     Ok(value)
+}
+
+/// serde_json's message without its " at line L column C" suffix: the path already says
+/// where, and positions depend on how the host serialised the configuration.
+fn without_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    message.strip_suffix(&suffix).unwrap_or(&message).to_owned()
 }
 
 #[cfg(test)]

@@ -1,0 +1,100 @@
+//! The built-in policies compiled natively, behind one data-driven entry point.
+//!
+//! [`evaluate`] runs a built-in by name on a JSON configuration and input, exactly as the
+//! component would (same logic, same fallbacks), and returns the output in the ABI's JSON
+//! form. It serves two jobs: checking the scenario fixtures of `policy-tests/fixtures`
+//! natively ([`Fixture`], `tests/fixtures.rs`), so they are known-correct independently of
+//! the wasm runner; and giving the host-runtime benchmark the native baseline to compare
+//! the components against (`convoy_policy_conformance::evaluate` or the typed functions of
+//! each policy crate).
+#![forbid(unsafe_code)]
+
+use convoy_policy_sdk::eval;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The built-in policies: (name, world).
+pub const BUILTINS: &[(&str, &str)] = &[
+    ("waves", "rollout"),
+    ("channel-edges", "gate"),
+    ("host-edges", "gate"),
+    ("disruption-budget", "gate"),
+    ("health", "health"),
+    ("attestation-quarantine", "attestation"),
+];
+
+/// One scenario fixture (`policy-tests/fixtures/README.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// Built-in policy name.
+    pub policy: String,
+    /// World: `rollout`, `gate`, `health`, `attestation`.
+    pub kind: String,
+    /// What the case proves.
+    pub description: String,
+    /// Configuration (JSON; a string is passed as is).
+    pub config: Value,
+    /// Decision input; absent for a `validate-config` case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    /// The exact expected output.
+    pub expected: Value,
+}
+
+/// The configuration string a guest receives for `config`: a JSON string as is, anything
+/// else serialised with sorted keys and no whitespace (RFC 8785 for the integer- and
+/// ASCII-only configurations of the built-ins).
+pub fn config_string(config: &Value) -> String {
+    match config {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Run built-in `policy` natively: `validate-config` when `input` is `None` (output
+/// `{"ok": null}` or `{"err": "…"}`), else the world's decision function.
+pub fn evaluate(policy: &str, config: &str, input: Option<&Value>) -> Result<Value, String> {
+    use convoy_policy_attestation_quarantine::AttestationQuarantine;
+    use convoy_policy_channel_edges::ChannelEdges;
+    use convoy_policy_disruption_budget::DisruptionBudget;
+    use convoy_policy_health::Health;
+    use convoy_policy_host_edges::HostEdges;
+    use convoy_policy_waves::Waves;
+
+    fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
+        T::deserialize(v).map_err(|e| format!("input does not match the world's input record: {e}"))
+    }
+    fn json<T: Serialize>(v: &T) -> Result<Value, String> {
+        serde_json::to_value(v).map_err(|e| e.to_string())
+    }
+    fn validated(r: Result<(), String>) -> Value {
+        match r {
+            Ok(()) => serde_json::json!({ "ok": null }),
+            Err(e) => serde_json::json!({ "err": e }),
+        }
+    }
+    let Some(input) = input else {
+        return Ok(validated(match policy {
+            "waves" => eval::validate_config::<Waves>(config),
+            "channel-edges" => eval::validate_config::<ChannelEdges>(config),
+            "host-edges" => eval::validate_config::<HostEdges>(config),
+            "disruption-budget" => eval::validate_config::<DisruptionBudget>(config),
+            "health" => eval::validate_config::<Health>(config),
+            "attestation-quarantine" => eval::validate_config::<AttestationQuarantine>(config),
+            other => return Err(format!("no built-in policy {other}")),
+        }));
+    };
+    match policy {
+        "waves" => json(&eval::plan::<Waves>(config, &typed(input)?)),
+        "channel-edges" => json(&eval::admit::<ChannelEdges>(config, &typed(input)?)),
+        "host-edges" => json(&eval::admit::<HostEdges>(config, &typed(input)?)),
+        "disruption-budget" => json(&eval::admit::<DisruptionBudget>(config, &typed(input)?)),
+        "health" => json(&eval::assess_health::<Health>(config, &typed(input)?)),
+        "attestation-quarantine" => json(&eval::assess_attestation::<AttestationQuarantine>(
+            config,
+            &typed(input)?,
+        )),
+        other => Err(format!("no built-in policy {other}")),
+    }
+}
