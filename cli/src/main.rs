@@ -1,7 +1,9 @@
 //! `convoy`: the command line of operators and auditors. See `convoy --help`.
 #![forbid(unsafe_code)]
 
+mod audit_cmd;
 mod keygen;
+mod policy_cmd;
 mod trust;
 mod verify;
 
@@ -29,6 +31,12 @@ enum Command {
     /// Verify an artifact offline against a trust root and print what was checked; exits
     /// 1 with the typed reason if it would be refused.
     Verify(verify::Args),
+    /// Build, inspect, evaluate and test policy components (the sandboxed WASM rollout logic).
+    #[command(subcommand)]
+    Policy(policy_cmd::Command),
+    /// Re-execute recorded policy decisions offline and prove their output.
+    #[command(subcommand)]
+    Audit(audit_cmd::Command),
 }
 
 /// How a command ended, beyond success: verification refusals exit 1, usage and I/O
@@ -58,6 +66,8 @@ fn main() {
         Command::Keygen(args) => keygen::run(args, cli.json),
         Command::Trust(cmd) => trust::run(cmd, cli.json),
         Command::Verify(args) => verify::run(args, cli.json),
+        Command::Policy(cmd) => policy_cmd::run(cmd, cli.json),
+        Command::Audit(cmd) => audit_cmd::run(cmd, cli.json),
     };
     match result {
         Ok(()) => {}

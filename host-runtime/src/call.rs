@@ -8,7 +8,7 @@ use crate::abi::gate::GateInput;
 use crate::abi::health::HealthInput;
 use crate::abi::rollout::RolloutInput;
 use crate::policy::Policy;
-use crate::receipt::Evaluation;
+use crate::receipt::{Evaluation, Evidence, Replay};
 use convoy_proto::PolicyKind;
 
 use crate::PolicyError;
@@ -98,6 +98,22 @@ impl Policy {
                 self.assess_attestation(&config, &i).map(erase)
             }
         }
+    }
+}
+
+impl Policy {
+    /// Re-executes the call of `evidence` and compares the new receipt with the recorded
+    /// one. The policy must be the one the receipt names (same sha256) — otherwise the
+    /// mismatch is reported, not hidden.
+    pub fn replay(&self, evidence: &Evidence) -> Result<Replay, PolicyError> {
+        let replayed = self.evaluate_call(&evidence.call)?.receipt;
+        let mut mismatches = evidence.receipt.differences(&replayed);
+        // The policy's name is the bundle's label, not part of what was decided.
+        mismatches.retain(|m| !m.starts_with("policy:"));
+        Ok(Replay {
+            replayed,
+            mismatches,
+        })
     }
 }
 

@@ -315,6 +315,100 @@ impl PolicyEngine {
     }
 }
 
+/// What a component is, as an auditor reads it (`convoy policy inspect`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentInfo {
+    /// sha256 of the component bytes.
+    pub sha256: Sha256Digest,
+    /// Size in bytes.
+    pub size: u64,
+    /// The Convoy world whose exports and signatures it matches, if any.
+    pub kind: Option<PolicyKind>,
+    /// That world, fully qualified (`convoy:policy/gate@1.0.0`).
+    pub world: Option<String>,
+    /// Its imports; a policy may only import type-only instances (marked "types only").
+    pub imports: Vec<String>,
+    /// Its exported functions with their parameter names (`admit(cfg, input)`).
+    pub exports: Vec<String>,
+    /// Why it is not a loadable policy of any world, if it is not.
+    pub refusal: Option<String>,
+}
+
+impl PolicyEngine {
+    /// Compiles (or takes from the cache) a component and describes it, trying each world
+    /// whose export names it has. Never fails for a component that merely is not a
+    /// policy: that is reported in [`ComponentInfo::refusal`].
+    pub fn inspect(&self, name: &str, bytes: &[u8]) -> Result<ComponentInfo, PolicyError> {
+        let sha256 = Sha256Digest::of(bytes);
+        let mut info = ComponentInfo {
+            sha256,
+            size: bytes.len() as u64,
+            kind: None,
+            world: None,
+            imports: Vec::new(),
+            exports: Vec::new(),
+            refusal: None,
+        };
+        let probe = |kind| PolicySpec {
+            name: name.to_owned(),
+            kind,
+            sha256,
+        };
+        let component = match self.compile_cached(&probe(PolicyKind::Gate), bytes) {
+            Ok((c, _)) => c,
+            Err(e) => {
+                info.refusal = Some(e.to_string());
+                return Ok(info);
+            }
+        };
+        let engine = &self.inner.engine;
+        let ty = component.component_type();
+        info.imports = ty
+            .imports(engine)
+            .map(|(n, item)| {
+                if carries_only_types(engine, &item.ty) {
+                    format!("{n} (types only)")
+                } else {
+                    n.to_owned()
+                }
+            })
+            .collect();
+        info.exports = ty
+            .exports(engine)
+            .map(|(n, item)| match &item.ty {
+                ComponentItem::ComponentFunc(f) => {
+                    let params: Vec<&str> = f.params().map(|(p, _)| p).collect();
+                    format!("{n}({})", params.join(", "))
+                }
+                _ => n.to_owned(),
+            })
+            .collect();
+        let mut last_refusal = None;
+        for kind in crate::kind::ALL_KINDS {
+            match self.check_world(&probe(kind), &component) {
+                Ok(_) => {
+                    info.kind = Some(kind);
+                    info.world = Some(kind.world());
+                    return Ok(info);
+                }
+                Err(e) => {
+                    let names_match = {
+                        let mut names: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();
+                        names.sort_unstable();
+                        names == kind.exports()
+                    };
+                    if names_match || last_refusal.is_none() {
+                        last_refusal = Some(e.to_string());
+                    }
+                }
+            }
+        }
+        info.refusal = last_refusal;
+        Ok(info)
+    }
+}
+
 /// Whether an imported item is made of value types only (nothing callable, no state).
 fn carries_only_types(engine: &Engine, item: &ComponentItem) -> bool {
     match item {

@@ -26,12 +26,14 @@ pub use abi::{attestation, gate, health, rollout, types};
 pub use cache::CompiledCache;
 pub use call::PolicyCall;
 pub use convoy_proto::PolicyKind;
-pub use engine::{EngineOptions, LoadStats, PolicyEngine, PolicySpec, deterministic_config};
+pub use engine::{
+    ComponentInfo, EngineOptions, LoadStats, PolicyEngine, PolicySpec, deterministic_config,
+};
 pub use error::PolicyError;
 pub use kind::{ABI_MAJOR, ABI_VERSION, ALL_KINDS, PolicyWorld, parse_kind, parse_world};
 pub use limits::Limits;
 pub use policy::{ConfigVerdict, Policy, StoreState};
-pub use receipt::{Evaluation, Receipt};
+pub use receipt::{Evaluation, Evidence, Receipt, Replay};
 
 /// The exact wasmtime version policies are compiled and metered with; receipts are only
 /// reproducible under the same one.

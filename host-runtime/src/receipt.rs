@@ -38,3 +38,72 @@ pub struct Evaluation<T> {
     /// The receipt of the call.
     pub receipt: Receipt,
 }
+
+/// A receipt together with the call it records: what `convoy audit replay` re-executes.
+///
+/// The control plane journals these; `convoy policy eval --evidence FILE` writes one.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The receipt of the original evaluation.
+    pub receipt: Receipt,
+    /// The call that was evaluated.
+    pub call: crate::PolicyCall,
+}
+
+/// The result of replaying [`Evidence`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Replay {
+    /// The receipt of the re-execution.
+    pub replayed: Receipt,
+    /// Every field that differs from the original receipt (empty: the decision is proven).
+    pub mismatches: Vec<String>,
+}
+
+impl Replay {
+    /// Whether the replay reproduced the original receipt exactly.
+    pub fn proven(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
+
+impl Receipt {
+    /// The fields of `self` that differ from `other`, named as in the JSON form.
+    pub fn differences(&self, other: &Receipt) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |field: &str, a: String, b: String| {
+            if a != b {
+                out.push(format!("{field}: {a} != {b}"));
+            }
+        };
+        check("policy", self.policy.clone(), other.policy.clone());
+        check(
+            "policySha256",
+            self.policy_sha256.to_string(),
+            other.policy_sha256.to_string(),
+        );
+        check(
+            "kind",
+            format!("{:?}", self.kind),
+            format!("{:?}", other.kind),
+        );
+        check("function", self.function.clone(), other.function.clone());
+        check(
+            "inputSha256",
+            self.input_sha256.to_string(),
+            other.input_sha256.to_string(),
+        );
+        check(
+            "outputSha256",
+            self.output_sha256.to_string(),
+            other.output_sha256.to_string(),
+        );
+        check(
+            "fuelUsed",
+            self.fuel_used.to_string(),
+            other.fuel_used.to_string(),
+        );
+        out
+    }
+}

@@ -1,0 +1,507 @@
+//! `convoy policy …`: build, inspect, evaluate and test policy components with the same
+//! host runtime the control plane and the agents use.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use anyhow::{Context, anyhow};
+use convoy_host_runtime::bundle::BundleDir;
+use convoy_host_runtime::{
+    EngineOptions, Evidence, Policy, PolicyCall, PolicyEngine, PolicySpec, Receipt,
+};
+use convoy_policy_tests::{ComponentSource, Runner};
+use convoy_proto::{Sha256Digest, Timestamp, VerifyOptions, verify_trust_root};
+use serde::Serialize;
+
+use crate::{Failure, print_json};
+
+/// Build, inspect, evaluate and test policy components.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Build a guest policy crate for wasm32-unknown-unknown, wrap it into a component,
+    /// check it with the host runtime, and print its world and sha256.
+    Build(BuildArgs),
+    /// Show what a component or a signed bundle contains: world, exports, hash, size and,
+    /// for a bundle, who signed it.
+    Inspect(InspectArgs),
+    /// Evaluate one policy on a call file and print the decision and its receipt.
+    Eval(EvalArgs),
+    /// Run scenario fixtures (policy + config + input → expected output) through wasmtime;
+    /// prints PASS/FAIL per fixture and `N passed, M failed`; exits 1 on any failure.
+    Test(TestArgs),
+}
+
+/// Where policies come from: a verified signed bundle.
+#[derive(clap::Args, Clone)]
+pub struct BundleArgs {
+    /// A policy bundle directory (policy-bundle.json + <sha256>.wasm).
+    #[arg(long, requires_all = ["org_root", "trust_root"])]
+    pub bundle: Option<PathBuf>,
+    /// Org-root public key file that signed the trust root.
+    #[arg(long)]
+    pub org_root: Option<PathBuf>,
+    /// The signed trust root listing the release keys.
+    #[arg(long)]
+    pub trust_root: Option<PathBuf>,
+    /// Verify as of this instant instead of the clock (YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long)]
+    pub now: Option<Timestamp>,
+}
+
+impl BundleArgs {
+    /// Opens and verifies the bundle, if one was given.
+    pub fn open(&self) -> Result<Option<BundleDir>, Failure> {
+        let (Some(dir), Some(org), Some(root)) = (&self.bundle, &self.org_root, &self.trust_root)
+        else {
+            return Ok(None);
+        };
+        let now = self.now.unwrap_or_else(Timestamp::now);
+        let org = crate::trust::load_public(org)?;
+        let root_bytes =
+            std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
+        let options = VerifyOptions::at(now);
+        let root = verify_trust_root(&root_bytes, &org.public_key, &options)
+            .with_context(|| format!("trust root {}", root.display()))?;
+        Ok(Some(BundleDir::open(dir, &root, &options)?))
+    }
+}
+
+/// Options of the compiled-code cache.
+#[derive(clap::Args, Clone)]
+pub struct EngineArgs {
+    /// Directory of the local compiled-code cache (never shared, never from a bundle).
+    #[arg(long, env = "CONVOY_POLICY_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    /// The engine with these options.
+    pub fn engine(&self) -> Result<PolicyEngine, Failure> {
+        Ok(PolicyEngine::new(EngineOptions {
+            cache_dir: self.cache_dir.clone(),
+            ..EngineOptions::default()
+        })?)
+    }
+}
+
+/// `convoy policy build`.
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// The guest crate (directory or Cargo.toml); omit with --builtin.
+    #[arg(required_unless_present = "builtin")]
+    pub krate: Option<PathBuf>,
+    /// Build a built-in policy of policies/ instead (waves, disruption-budget, …).
+    #[arg(long, conflicts_with = "krate")]
+    pub builtin: Option<String>,
+    /// Component name (default: the crate's package name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Output directory for <name>.wasm.
+    #[arg(long, default_value = "policies/out")]
+    pub out: PathBuf,
+    /// The convoy-policy-build binary (default: `cargo run` it from --policies).
+    #[arg(long, env = "CONVOY_POLICY_BUILD")]
+    pub build_tool: Option<PathBuf>,
+    /// The policies workspace holding the SDK and the build tool.
+    #[arg(long, default_value = "policies")]
+    pub policies: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `convoy policy inspect`.
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// A component file (.wasm); omit with --bundle to inspect every policy of a bundle.
+    #[arg(required_unless_present = "bundle")]
+    pub component: Option<PathBuf>,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `convoy policy eval`.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The call file: {"kind", "config", "input"} (no input: validate-config).
+    pub call: PathBuf,
+    /// An unsigned component file to evaluate (development); or use --bundle and --name.
+    #[arg(long, conflicts_with = "bundle", required_unless_present = "bundle")]
+    pub component: Option<PathBuf>,
+    /// The policy's name in the bundle.
+    #[arg(long, requires = "bundle")]
+    pub name: Option<String>,
+    /// Write the receipt and the call here, for `convoy audit replay`.
+    #[arg(long)]
+    pub evidence: Option<PathBuf>,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `convoy policy test`.
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Directory of fixture files (searched recursively for *.json).
+    pub dir: PathBuf,
+    /// Directory of built components <policy>.wasm (unsigned development builds).
+    #[arg(long, default_value = "policies/out", conflicts_with = "bundle")]
+    pub components: PathBuf,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Runs a `convoy policy` subcommand.
+pub fn run(cmd: Command, json: bool) -> Result<(), Failure> {
+    match cmd {
+        Command::Build(args) => build(args, json),
+        Command::Inspect(args) => inspect(args, json),
+        Command::Eval(args) => eval(args, json),
+        Command::Test(args) => test(args, json),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Built {
+    name: String,
+    world: String,
+    sha256: Sha256Digest,
+    size: u64,
+    path: PathBuf,
+}
+
+fn build(args: BuildArgs, json: bool) -> Result<(), Failure> {
+    let mut cmd = match &args.build_tool {
+        Some(tool) => Process::new(tool),
+        None => {
+            let mut c = Process::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+            c.args(["run", "-q", "--manifest-path"])
+                .arg(args.policies.join("Cargo.toml"))
+                .args(["-p", "convoy-policy-build", "--"]);
+            c
+        }
+    };
+    cmd.arg("--out").arg(&args.out);
+    if let Some(krate) = &args.krate {
+        cmd.arg("--crate").arg(krate);
+    }
+    if let Some(name) = &args.name {
+        cmd.arg("--name").arg(name);
+    }
+    if let Some(builtin) = &args.builtin {
+        cmd.arg(builtin);
+    }
+    let output = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running convoy-policy-build")?;
+    if !output.status.success() {
+        return Err(anyhow!("convoy-policy-build failed ({})", output.status).into());
+    }
+    let engine = args.engine.engine()?;
+    let mut built = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [name, _, _, _] = fields[..] else {
+            continue;
+        };
+        let path = args.out.join(format!("{name}.wasm"));
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        // Check it the way every host will: hash, no imports, exports of its world.
+        let info = engine.inspect(name, &bytes)?;
+        let (Some(kind), Some(world)) = (info.kind, info.world) else {
+            return Err(anyhow!(
+                "{name}: the host runtime refuses it: {}",
+                info.refusal.unwrap_or_default()
+            )
+            .into());
+        };
+        let spec = PolicySpec {
+            name: name.to_owned(),
+            kind,
+            sha256: info.sha256,
+        };
+        engine.load(&spec, &bytes)?;
+        built.push(Built {
+            name: name.to_owned(),
+            world,
+            sha256: info.sha256,
+            size: info.size,
+            path,
+        });
+    }
+    if json {
+        return print_json(&built);
+    }
+    for b in &built {
+        println!(
+            "{}\t{}\t{}\t{} bytes\t{}",
+            b.name,
+            b.world,
+            b.sha256,
+            b.size,
+            b.path.display()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Inspected {
+    name: String,
+    #[serde(flatten)]
+    info: convoy_host_runtime::ComponentInfo,
+    signer: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundle_version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_commit: Option<String>,
+}
+
+fn inspect(args: InspectArgs, json: bool) -> Result<(), Failure> {
+    let engine = args.engine.engine()?;
+    let mut out = Vec::new();
+    if let Some(bundle) = args.bundle.open()? {
+        let manifest = bundle.manifest();
+        let signer: Vec<String> = manifest.signed_by().iter().map(|k| k.to_string()).collect();
+        for entry in &manifest.policies {
+            if let Some(path) = &args.component
+                && path.file_name().and_then(|f| f.to_str()) != Some(entry.name.as_str())
+                && path.file_name().and_then(|f| f.to_str()) != Some(entry.file_name().as_str())
+            {
+                continue;
+            }
+            let bytes = bundle.component_bytes(entry)?;
+            convoy_proto::check_content_hash(&entry.name, &bytes, &entry.sha256)?;
+            let mut info = engine.inspect(&entry.name, &bytes)?;
+            if info.kind != Some(entry.kind) && info.refusal.is_none() {
+                info.refusal = Some(format!(
+                    "the manifest declares {} but the component is {:?}",
+                    entry.world, info.kind
+                ));
+            }
+            out.push(Inspected {
+                name: entry.name.clone(),
+                info,
+                signer: signer.clone(),
+                bundle_version: Some(manifest.meta.version.get()),
+                source_commit: Some(manifest.source_commit.clone()),
+            });
+        }
+    } else if let Some(path) = &args.component {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("component")
+            .to_owned();
+        out.push(Inspected {
+            info: engine.inspect(&name, &bytes)?,
+            name,
+            signer: Vec::new(),
+            bundle_version: None,
+            source_commit: None,
+        });
+    }
+    let refused = out.iter().any(|i| i.info.refusal.is_some());
+    if json {
+        print_json(&out)?;
+    } else {
+        for i in &out {
+            println!("policy   {}", i.name);
+            println!(
+                "world    {}",
+                i.info
+                    .world
+                    .as_deref()
+                    .unwrap_or("(none: not a loadable policy)")
+            );
+            println!("sha256   {}", i.info.sha256);
+            println!("size     {} bytes", i.info.size);
+            println!("exports  {}", i.info.exports.join(", "));
+            println!(
+                "imports  {}",
+                if i.info.imports.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    i.info.imports.join(", ")
+                }
+            );
+            if i.signer.is_empty() {
+                println!("signer   (unsigned: not read through a verified bundle)");
+            } else {
+                println!("signer   {} (release key, verified)", i.signer.join(", "));
+            }
+            if let (Some(v), Some(c)) = (i.bundle_version, &i.source_commit) {
+                println!("bundle   version {v}, source commit {c}");
+            }
+            if let Some(r) = &i.info.refusal {
+                println!("REFUSED  {r}");
+            }
+            println!();
+        }
+    }
+    if refused {
+        Err(Failure::Refused)
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads a call file (strict JSON).
+pub fn read_call(path: &Path) -> Result<PolicyCall, Failure> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let value =
+        convoy_proto::json::parse_strict(&bytes).with_context(|| format!("{}", path.display()))?;
+    Ok(serde_json::from_value(value)
+        .with_context(|| format!("{}: not a policy call", path.display()))?)
+}
+
+/// Loads the policy to evaluate: from the verified bundle by name or pinned hash, or an
+/// unsigned component file pinned to its own hash (development only).
+pub fn load_policy(
+    engine: &PolicyEngine,
+    bundle: &BundleArgs,
+    name: Option<&str>,
+    pinned: Option<&Sha256Digest>,
+    component: Option<&Path>,
+    kind: convoy_host_runtime::PolicyKind,
+) -> Result<Policy, Failure> {
+    if let Some(bundle) = bundle.open()? {
+        let (policy, _) = match (name, pinned) {
+            (_, Some(sha)) => bundle.load_pinned(engine, sha)?,
+            (Some(name), None) => bundle.load(engine, name)?,
+            (None, None) => return Err(anyhow!("--name is required with --bundle").into()),
+        };
+        return Ok(policy);
+    }
+    let path = component.context("give --component FILE or --bundle DIR")?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("component");
+    let sha256 = Sha256Digest::of(&bytes);
+    if let Some(expected) = pinned
+        && *expected != sha256
+    {
+        return Err(convoy_host_runtime::PolicyError::HashMismatch {
+            policy: name.to_owned(),
+            expected: expected.to_string(),
+            actual: sha256.to_string(),
+        }
+        .into());
+    }
+    let spec = PolicySpec {
+        name: name.to_owned(),
+        kind,
+        sha256,
+    };
+    Ok(engine.load(&spec, &bytes)?.0)
+}
+
+#[derive(Serialize)]
+struct EvalReport<'a> {
+    output: &'a serde_json::Value,
+    receipt: &'a Receipt,
+}
+
+fn eval(args: EvalArgs, json: bool) -> Result<(), Failure> {
+    let call = read_call(&args.call)?;
+    let engine = args.engine.engine()?;
+    let policy = load_policy(
+        &engine,
+        &args.bundle,
+        args.name.as_deref(),
+        None,
+        args.component.as_deref(),
+        call.kind,
+    )?;
+    let eval = policy.evaluate_call(&call)?;
+    if let Some(path) = &args.evidence {
+        let evidence = Evidence {
+            receipt: eval.receipt.clone(),
+            call: call.clone(),
+        };
+        let bytes = serde_json::to_vec_pretty(&evidence)?;
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if json {
+        return print_json(&EvalReport {
+            output: &eval.output,
+            receipt: &eval.receipt,
+        });
+    }
+    let r = &eval.receipt;
+    println!("decision {}", serde_json::to_string_pretty(&eval.output)?);
+    println!("receipt");
+    println!(
+        "  policy        {} ({:?}, {})",
+        r.policy, r.kind, r.function
+    );
+    println!("  policy sha256 {}", r.policy_sha256);
+    println!("  input sha256  {}", r.input_sha256);
+    println!("  output sha256 {}", r.output_sha256);
+    println!("  fuel used     {}", r.fuel_used);
+    if let Some(path) = &args.evidence {
+        println!(
+            "evidence written to {} (replay: convoy audit replay {})",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn test(args: TestArgs, json: bool) -> Result<(), Failure> {
+    let engine = args.engine.engine()?;
+    let source = match args.bundle.open()? {
+        Some(bundle) => ComponentSource::Bundle(bundle),
+        None => ComponentSource::Dir(args.components.clone()),
+    };
+    let mut runner = Runner::new(engine, source);
+    let report = runner.run_dir(&args.dir).map_err(|e| anyhow!(e))?;
+    if json {
+        #[derive(Serialize)]
+        struct Line {
+            fixture: PathBuf,
+            policy: String,
+            passed: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            detail: Option<String>,
+        }
+        let lines: Vec<Line> = report
+            .outcomes
+            .iter()
+            .map(|o| Line {
+                fixture: o.path.clone(),
+                policy: o.policy.clone(),
+                passed: o.passed(),
+                detail: match &o.outcome {
+                    convoy_policy_tests::Outcome::Pass { .. } => None,
+                    convoy_policy_tests::Outcome::Fail { expected, actual } => {
+                        Some(format!("expected {expected}, actual {actual}"))
+                    }
+                    convoy_policy_tests::Outcome::Error(e) => Some(e.clone()),
+                },
+            })
+            .collect();
+        print_json(&serde_json::json!({
+            "fixtures": lines,
+            "passed": report.passed(),
+            "failed": report.failed(),
+        }))?;
+    } else {
+        print!("{report}");
+    }
+    if report.failed() > 0 {
+        return Err(Failure::Refused);
+    }
+    Ok(())
+}
