@@ -356,3 +356,218 @@ mod tests {
         }
     }
 }
+
+/// The rules a fleet must follow beyond its schema. `mkFleet` enforces the same rules at
+/// evaluation time; they are checked again here so that a hand-written or tampered-with
+/// input can never be signed, and a signed artifact that breaks them is refused.
+impl<M> FleetDocument<M> {
+    /// Every rule violation, sorted; empty if the fleet is valid.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, host) in &self.hosts {
+            if !self.channels.contains_key(&host.channel) {
+                problems.push(format!("host `{name}`: unknown channel `{}`", host.channel));
+            }
+        }
+        for (name, channel) in &self.channels {
+            if channel.freshness_window_minutes < channel.signing_interval_minutes.saturating_mul(2)
+            {
+                problems.push(format!(
+                    "channel `{name}`: freshnessWindowMinutes {} is below twice signingIntervalMinutes {} (one missed signing run would make the fleet stale)",
+                    channel.freshness_window_minutes, channel.signing_interval_minutes
+                ));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for policy in &channel.policies {
+                if !seen.insert(&policy.name) {
+                    problems.push(format!(
+                        "channel `{name}`: policy `{}` is listed twice",
+                        policy.name
+                    ));
+                }
+            }
+            match self.rollout_policies.get(&channel.rollout_policy) {
+                None => problems.push(format!(
+                    "channel `{name}`: unknown rollout policy `{}`",
+                    channel.rollout_policy
+                )),
+                Some(rollout) => {
+                    let gate = &rollout.health_gate.policy;
+                    let health = channel.policies.iter().find(|p| &p.name == gate);
+                    if !health.is_some_and(|p| p.kind == PolicyKind::Health) {
+                        problems.push(format!(
+                            "channel `{name}`: rollout policy `{}` gates on health policy `{gate}`, which the channel does not run as a health policy",
+                            channel.rollout_policy
+                        ));
+                    }
+                }
+            }
+        }
+        for (i, budget) in self.disruption_budgets.iter().enumerate() {
+            if budget.max_in_flight.is_none() && budget.max_in_flight_pct.is_none() {
+                problems.push(format!(
+                    "disruptionBudgets[{i}]: sets neither maxInFlight nor maxInFlightPct"
+                ));
+            }
+            if let Some(pct) = budget.max_in_flight_pct.filter(|p| *p > 100) {
+                problems.push(format!(
+                    "disruptionBudgets[{i}]: maxInFlightPct {pct} is outside 0..100"
+                ));
+            }
+        }
+        for edge in &self.edges {
+            match (self.hosts.get(&edge.before), self.hosts.get(&edge.after)) {
+                (Some(a), Some(b)) if a.channel != b.channel => problems.push(format!(
+                    "host edge {} -> {}: crosses channels `{}` and `{}` (use a channel edge)",
+                    edge.before, edge.after, a.channel, b.channel
+                )),
+                (Some(_), Some(_)) => {}
+                _ => problems.push(format!(
+                    "host edge {} -> {}: unknown host",
+                    edge.before, edge.after
+                )),
+            }
+        }
+        for edge in &self.channel_edges {
+            if !self.channels.contains_key(&edge.before) || !self.channels.contains_key(&edge.after)
+            {
+                problems.push(format!(
+                    "channel edge {} -> {}: unknown channel",
+                    edge.before, edge.after
+                ));
+            }
+        }
+        for (what, edges) in [
+            ("host edges", &self.edges),
+            ("channel edges", &self.channel_edges),
+        ] {
+            if let Some(cycle) = find_cycle(edges) {
+                problems.push(format!("{what} form a cycle: {}", cycle.join(" -> ")));
+            }
+        }
+        problems.sort();
+        problems
+    }
+}
+
+/// A cycle in the directed graph `before -> after`, as the list of its nodes (first node
+/// repeated at the end), if there is one.
+fn find_cycle(edges: &[Edge]) -> Option<Vec<String>> {
+    let mut next: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in edges {
+        next.entry(&e.before).or_default().push(&e.after);
+    }
+    // Iterative depth-first search with colours: 1 = on the current path, 2 = done.
+    let mut colour: BTreeMap<&str, u8> = BTreeMap::new();
+    for &start in next.keys() {
+        if colour.contains_key(start) {
+            continue;
+        }
+        let mut path: Vec<(&str, usize)> = vec![(start, 0)];
+        colour.insert(start, 1);
+        while let Some((node, child)) = path.last().copied() {
+            let children = next.get(node).map(Vec::as_slice).unwrap_or_default();
+            if let Some(&succ) = children.get(child) {
+                if let Some(top) = path.last_mut() {
+                    top.1 += 1;
+                }
+                match colour.get(succ) {
+                    Some(1) => {
+                        let from = path.iter().position(|(n, _)| *n == succ).unwrap_or(0);
+                        let mut cycle: Vec<String> =
+                            path[from..].iter().map(|(n, _)| (*n).to_owned()).collect();
+                        cycle.push(succ.to_owned());
+                        return Some(cycle);
+                    }
+                    Some(_) => {}
+                    None => {
+                        colour.insert(succ, 1);
+                        path.push((succ, 0));
+                    }
+                }
+            } else {
+                colour.insert(node, 2);
+                path.pop();
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    fn fleet() -> UnsignedFleet {
+        crate::parse_document(include_bytes!("../tests/data/fleet_three_hosts.json")).unwrap()
+    }
+
+    #[test]
+    fn a_valid_fleet_has_no_problems() {
+        assert_eq!(fleet().problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_problem_is_reported_together() {
+        let mut f = fleet();
+        f.hosts.get_mut("web1").unwrap().channel = "nope".into();
+        f.disruption_budgets[0].max_in_flight_pct = Some(101);
+        f.disruption_budgets.push(DisruptionBudget {
+            selector: Selector::All(crate::True),
+            max_in_flight: None,
+            max_in_flight_pct: None,
+        });
+        f.channels
+            .get_mut("stable")
+            .unwrap()
+            .freshness_window_minutes = 60;
+        f.channel_edges.push(Edge {
+            before: "stable".into(),
+            after: "stable".into(),
+        });
+        f.edges = vec![
+            Edge {
+                before: "web2".into(),
+                after: "db1".into(),
+            },
+            Edge {
+                before: "db1".into(),
+                after: "web2".into(),
+            },
+        ];
+        let problems = f.problems().join("\n");
+        for expected in [
+            "host `web1`: unknown channel `nope`",
+            "maxInFlightPct 101 is outside 0..100",
+            "sets neither maxInFlight nor maxInFlightPct",
+            "freshnessWindowMinutes 60 is below twice signingIntervalMinutes 60",
+            "channel edges form a cycle: stable -> stable",
+            "host edges form a cycle: db1 -> web2 -> db1",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "missing `{expected}` in:\n{problems}"
+            );
+        }
+    }
+
+    #[test]
+    fn health_gates_must_name_a_health_policy_of_the_channel() {
+        let mut f = fleet();
+        f.channels.get_mut("stable").unwrap().policies[0].kind = PolicyKind::Gate;
+        assert!(f.problems()[0].contains("gates on health policy `health`"));
+    }
+
+    #[test]
+    fn cycles_are_found_in_larger_graphs() {
+        let e = |a: &str, b: &str| Edge {
+            before: a.into(),
+            after: b.into(),
+        };
+        assert_eq!(find_cycle(&[e("a", "b"), e("b", "c"), e("a", "c")]), None);
+        assert_eq!(
+            find_cycle(&[e("a", "b"), e("b", "c"), e("c", "d"), e("d", "b")]),
+            Some(vec!["b".into(), "c".into(), "d".into(), "b".into()])
+        );
+    }
+}

@@ -133,6 +133,11 @@ fn golden_fixtures_parse_and_resolve_like_rust() {
             fleet.meta, None,
             "case `{case}`: mkFleet leaves meta to the release tool"
         );
+        assert_eq!(
+            fleet.problems(),
+            Vec::<String>::new(),
+            "case `{case}`: what mkFleet accepts, Rust's rules accept too"
+        );
 
         // Nothing the schema does not know, nothing it would fill in: serialising the
         // parsed document gives back exactly what Nix wrote.

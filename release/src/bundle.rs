@@ -251,3 +251,122 @@ mod tests {
         assert!(!dir.path().join("out").join(MANIFEST_FILE).exists());
     }
 }
+
+/// `convoy-release policy-bundle`: the command line of [`build_bundle`].
+#[derive(clap::Args, Debug)]
+pub struct BundleArgs {
+    /// A policy component to bundle (repeatable); its name is the file stem and its world is
+    /// read from the component itself.
+    #[arg(long = "component", value_name = "PATH")]
+    pub components: Vec<PathBuf>,
+    /// Bundle every `*.wasm` of this directory (e.g. policies/out).
+    #[arg(long)]
+    pub components_dir: Option<PathBuf>,
+    /// The release key file (from `convoy keygen`).
+    #[arg(long)]
+    pub release_key: PathBuf,
+    /// Output directory: policy-bundle.json and <sha256>.wasm files.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Bundle version (default: one more than the bundle already in --out, else 1).
+    #[arg(long)]
+    pub version: Option<u64>,
+    /// Commit of the policy sources (default: `git rev-parse HEAD` here).
+    #[arg(long)]
+    pub source_commit: Option<String>,
+    /// Sign as of this instant instead of the clock (YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long)]
+    pub now: Option<Timestamp>,
+}
+
+/// Runs `convoy-release policy-bundle`; prints one line per policy (or the manifest as JSON).
+pub fn run_cli(args: &BundleArgs, json: bool) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut paths = args.components.clone();
+    if let Some(dir) = &args.components_dir {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+            .collect();
+        found.sort();
+        paths.extend(found);
+    }
+    anyhow::ensure!(
+        !paths.is_empty(),
+        "no component given (--component or --components-dir)"
+    );
+    let engine = PolicyEngine::new(Default::default())?;
+    let mut sources = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("component file name is not UTF-8")?
+            .to_owned();
+        let info = engine.inspect(&name, &bytes)?;
+        let kind = info.kind.with_context(|| {
+            format!(
+                "{name}: not a policy component: {}",
+                info.refusal.unwrap_or_default()
+            )
+        })?;
+        sources.push(PolicySource {
+            name,
+            kind,
+            component: path,
+        });
+    }
+    let key_bytes = std::fs::read(&args.release_key)
+        .with_context(|| format!("reading {}", args.release_key.display()))?;
+    let key = SecretKey::from_file_bytes(&key_bytes)
+        .with_context(|| format!("{}", args.release_key.display()))?;
+    let version = match args.version {
+        Some(v) => v,
+        None => previous_version(&args.out).map_or(1, |v| v + 1),
+    };
+    let source_commit = match args.source_commit.clone() {
+        Some(c) => c,
+        None => {
+            let out = std::process::Command::new("git")
+                .args(["rev-parse", "HEAD"])
+                .output()
+                .context("running git rev-parse HEAD (or pass --source-commit)")?;
+            anyhow::ensure!(
+                out.status.success(),
+                "git rev-parse HEAD failed; pass --source-commit"
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        }
+    };
+    let release = BundleRelease {
+        version: Version::new(version).context("--version is above 2^53 - 1")?,
+        signed_at: args.now.unwrap_or_else(Timestamp::now),
+        source_commit,
+        ci_commit: None,
+    };
+    let manifest = build_bundle(&engine, &sources, &release, &[&key], &args.out)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&manifest)?);
+    } else {
+        for p in &manifest.policies {
+            println!("{}\t{}\t{}\t{} bytes", p.name, p.world, p.sha256, p.size);
+        }
+        println!(
+            "signed policy bundle version {} by key {} → {}",
+            version,
+            key.key_id(),
+            args.out.join(MANIFEST_FILE).display()
+        );
+    }
+    Ok(())
+}
+
+/// The version of the bundle already in `out`, read without verification (only to number
+/// the next one; verifiers enforce anti-rollback themselves).
+fn previous_version(out: &Path) -> Option<u64> {
+    let bytes = std::fs::read(out.join(MANIFEST_FILE)).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.pointer("/payload/meta/version")?.as_u64()
+}

@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use convoy_proto::{ClosureHash, RevocationList, Timestamp, UnsignedFleet};
 use convoy_release::nix::Nix;
 use convoy_release::publish::{
-    self, ArtifactDir, BinaryCache, Progress, Publisher, ReleaseInput, Summary, TrustAnchor,
+    self, ArtifactDir, BinaryCache, PolicyInputs, Progress, Publisher, ReleaseInput, Summary,
+    TrustAnchor,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -33,6 +34,8 @@ enum Command {
     /// Re-sign the published artifacts with a new signedAt and version (run every signing
     /// interval from a scheduled CI job, so agents never see them go stale).
     Refresh(RefreshArgs),
+    /// Check, content-address and sign the policy components into a policy bundle.
+    PolicyBundle(convoy_release::bundle::BundleArgs),
 }
 
 #[derive(Args)]
@@ -74,6 +77,16 @@ struct PublishArgs {
     /// Freshness window of the revocations (default: the strictest channel's).
     #[arg(long)]
     revocations_freshness_minutes: Option<u32>,
+    /// A policy component to bundle, as NAME=FILE.wasm (repeatable; overrides --policies-dir).
+    #[arg(long = "policy", value_name = "NAME=FILE")]
+    policies: Vec<String>,
+    /// A directory of policy components named `<policy>.wasm` (what policies/build.sh
+    /// writes); every policy the channels use is taken from it.
+    #[arg(long)]
+    policies_dir: Option<PathBuf>,
+    /// Commit of the policy sources, recorded in the bundle manifest (default: --ci-commit).
+    #[arg(long)]
+    policy_source_commit: Option<String>,
     /// The fleet repository commit being released (default: `git rev-parse HEAD` here).
     #[arg(long)]
     ci_commit: Option<String>,
@@ -131,6 +144,7 @@ fn main() {
 fn run(cli: &Cli) -> Result<()> {
     let (summary, common) = match &cli.command {
         Command::Publish(args) => (publish_cmd(args)?, &args.common),
+        Command::PolicyBundle(args) => return convoy_release::bundle::run_cli(args, cli.json),
         Command::Refresh(args) => {
             let common = &args.common;
             let now = common.now.unwrap_or_else(Timestamp::now);
@@ -195,13 +209,16 @@ fn publish_cmd(args: &PublishArgs) -> Result<Summary> {
             Ok((host.to_owned(), closure))
         })
         .collect::<Result<BTreeMap<_, _>>>()?;
+    let ci_commit = args.ci_commit.clone().or_else(git_head);
+    let policies = policy_inputs(args, &fleet, ci_commit.as_deref())?;
     let input = ReleaseInput {
         fleet,
         closures,
         systems: args.systems.clone(),
         revocations,
         revocations_freshness_minutes: args.revocations_freshness_minutes,
-        ci_commit: args.ci_commit.clone().or_else(git_head),
+        ci_commit,
+        policies,
     };
     let cache = BinaryCache {
         url: args.cache.clone(),
@@ -216,6 +233,46 @@ fn publish_cmd(args: &PublishArgs) -> Result<Summary> {
     Ok(publish::release(
         input, &nix, &cache, &publisher, now, &progress,
     )?)
+}
+
+/// The components to bundle: `--policies-dir` for every policy a channel uses, overridden
+/// by `--policy NAME=FILE`. `None` when neither is given.
+fn policy_inputs(
+    args: &PublishArgs,
+    fleet: &UnsignedFleet,
+    ci_commit: Option<&str>,
+) -> Result<Option<PolicyInputs>> {
+    if args.policies.is_empty() && args.policies_dir.is_none() {
+        return Ok(None);
+    }
+    let mut components = BTreeMap::new();
+    if let Some(dir) = &args.policies_dir {
+        for name in fleet
+            .channels
+            .values()
+            .flat_map(|c| c.policies.iter().map(|p| &p.name))
+        {
+            let file = dir.join(format!("{name}.wasm"));
+            if file.exists() {
+                components.insert(name.clone(), file);
+            }
+        }
+    }
+    for pair in &args.policies {
+        let (name, file) = pair
+            .split_once('=')
+            .with_context(|| format!("--policy {pair}: expected NAME=FILE"))?;
+        components.insert(name.to_owned(), PathBuf::from(file));
+    }
+    let source_commit = args
+        .policy_source_commit
+        .clone()
+        .or_else(|| ci_commit.map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned());
+    Ok(Some(PolicyInputs {
+        components,
+        source_commit,
+    }))
 }
 
 fn git_head() -> Option<String> {

@@ -10,17 +10,28 @@ use std::path::{Path, PathBuf};
 
 use convoy_proto::{
     Artifact, ClosureHash, FleetResolved, Meta, REVOCATIONS_SCHEMA_VERSION, RevocationList,
-    Revocations, SecretKey, SignError, SignatureAlgorithm, Timestamp, TrustRoot, UnsignedFleet,
-    Verified, VerifyError, VerifyOptions, Version, verify_artifact, verify_trust_root,
+    Revocations, SecretKey, Sha256Digest, SignError, SignatureAlgorithm, Timestamp, TrustRoot,
+    UnsignedFleet, Verified, VerifyError, VerifyOptions, Version, verify_artifact,
+    verify_trust_root,
 };
 use serde::Serialize;
 
+use convoy_host_runtime::bundle::MANIFEST_FILE;
+use convoy_host_runtime::{ConfigVerdict, EngineOptions, PolicyEngine, PolicySpec};
+use convoy_proto::PolicyKind;
+use convoy_proto::policy_bundle::PolicyBundle;
+
+use crate::bundle::{BundleBuildError, BundleRelease, PolicySource, build_bundle};
 use crate::nix::{Nix, NixError};
 
 /// File name of the signed fleet artifact in an artifact directory.
 pub const FLEET_FILE: &str = "fleet.resolved.json";
 /// File name of the signed revocations in an artifact directory.
 pub const REVOCATIONS_FILE: &str = "revocations.json";
+/// Sub-directory of the policy bundle (`<sha256>.wasm` files and the signed manifest).
+pub const POLICIES_DIR: &str = "policies";
+/// Path of the signed policy bundle manifest in an artifact directory.
+pub const BUNDLE_MANIFEST: &str = "policies/policy-bundle.json";
 
 /// Used for the revocations when the fleet defines no channel.
 const DEFAULT_REVOCATIONS_FRESHNESS_MINUTES: u32 = 24 * 60;
@@ -47,6 +58,9 @@ pub enum ReleaseError {
     /// Evaluating the fleet failed.
     #[error("evaluating the fleet: {0}")]
     Eval(NixError),
+    /// The fleet breaks rules that mkFleet enforces (every problem listed).
+    #[error("the fleet is invalid:\n  - {}", .0.join("\n  - "))]
+    InvalidFleet(Vec<String>),
     /// A `--closure` names a host that the fleet does not have.
     #[error("a closure is given for host `{0}`, which the fleet does not define")]
     UnknownHost(String),
@@ -83,6 +97,53 @@ pub enum ReleaseError {
         /// The policy.
         policy: String,
     },
+    /// Two channels use one policy name with different kinds.
+    #[error("policy `{policy}` is used as {first:?} and as {second:?}: one name, one kind")]
+    PolicyKindConflict {
+        /// The policy.
+        policy: String,
+        /// One kind.
+        first: PolicyKind,
+        /// The other.
+        second: PolicyKind,
+    },
+    /// A channel uses a policy for which no component was given.
+    #[error(
+        "channel `{channel}` uses policy `{policy}`, but no component was given for it (--policy {policy}=FILE or --policies-dir)"
+    )]
+    MissingPolicyComponent {
+        /// The channel.
+        channel: String,
+        /// The policy.
+        policy: String,
+    },
+    /// A policy reference pinned in the input differs from the bundled component.
+    #[error(
+        "channel `{channel}` pins policy `{policy}` to {pinned}, but the bundled component is {bundled}"
+    )]
+    PolicyHashMismatch {
+        /// The channel.
+        channel: String,
+        /// The policy.
+        policy: String,
+        /// The hash in the input.
+        pinned: Sha256Digest,
+        /// The hash of the component.
+        bundled: Sha256Digest,
+    },
+    /// A policy's `validate-config` refuses a channel's configuration of it.
+    #[error("channel `{channel}`: policy `{policy}` refuses its configuration: {reason}")]
+    PolicyConfig {
+        /// The channel.
+        channel: String,
+        /// The policy.
+        policy: String,
+        /// The policy's own words.
+        reason: String,
+    },
+    /// Building the policy bundle failed (a component the host runtime refuses, I/O…).
+    #[error("policy bundle: {0}")]
+    Bundle(#[from] BundleBuildError),
     /// The previously published artifact cannot be read.
     #[error("the published {path} is unreadable ({reason}); refusing to guess the next version")]
     Previous {
@@ -179,6 +240,19 @@ pub struct ReleaseInput {
     pub revocations_freshness_minutes: Option<u32>,
     /// The fleet repository commit CI built.
     pub ci_commit: Option<String>,
+    /// Policy components to bundle and pin; `None` when every policy reference is already
+    /// pinned in the input.
+    pub policies: Option<PolicyInputs>,
+}
+
+/// The policy components a release bundles: one component file per policy name. Each
+/// policy's kind comes from the channels that use it.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyInputs {
+    /// Component files by policy name.
+    pub components: BTreeMap<String, PathBuf>,
+    /// The commit of the policy sources (recorded in the bundle manifest).
+    pub source_commit: String,
 }
 
 /// What a release or refresh published.
@@ -236,6 +310,7 @@ pub fn release(
         revocations,
         revocations_freshness_minutes,
         ci_commit,
+        policies,
     } = input;
     if fleet.schema_version != FleetResolved::SCHEMA_VERSION {
         return Err(ReleaseError::Input {
@@ -246,16 +321,12 @@ pub fn release(
             },
         });
     }
+    let problems = fleet.problems();
+    if !problems.is_empty() {
+        return Err(ReleaseError::InvalidFleet(problems));
+    }
     if let Some(host) = closures.keys().find(|h| !fleet.hosts.contains_key(*h)) {
         return Err(ReleaseError::UnknownHost(host.clone()));
-    }
-    for (channel, spec) in &fleet.channels {
-        if let Some(policy) = spec.policies.iter().find(|p| p.sha256.is_none()) {
-            return Err(ReleaseError::UnpinnedPolicy {
-                channel: channel.clone(),
-                policy: policy.name.clone(),
-            });
-        }
     }
     // Read the previous versions first: an unreadable artifact directory stops the release
     // before any build work.
@@ -264,6 +335,19 @@ pub fn release(
         out.previous_version(FLEET_FILE)?,
         out.previous_version(REVOCATIONS_FILE)?,
     );
+    let bundle = match &policies {
+        Some(inputs) => {
+            let release = BundleRelease {
+                version: next_version(out.previous_version(BUNDLE_MANIFEST)?)?,
+                signed_at: now,
+                source_commit: inputs.source_commit.clone(),
+                ci_commit: ci_commit.clone(),
+            };
+            Some(stage_bundle(&fleet, inputs, &release, publisher.key)?)
+        }
+        None => None,
+    };
+    pin_policies(&mut fleet, bundle.as_ref().map(|b| &b.manifest))?;
 
     // Resolve every host's closure (given, or built), then push them all.
     let mut resolved = BTreeMap::new();
@@ -319,7 +403,181 @@ pub fn release(
         meta: meta(previous_revocations)?,
     };
     let fleet: FleetResolved = fleet.with_meta(meta(previous_fleet)?);
-    sign_and_publish(&fleet, &revocations, publisher, resolved)
+    let bundle_files = bundle.map(|b| b.files).unwrap_or_default();
+    sign_and_publish(&fleet, &revocations, publisher, resolved, bundle_files)
+}
+
+/// A signed policy bundle, built but not yet published.
+struct StagedBundle {
+    manifest: PolicyBundle,
+    /// `policies/<sha256>.wasm` files, then the manifest (the order they are published in).
+    files: Vec<(String, Vec<u8>)>,
+}
+
+/// Builds and signs the bundle of every policy the channels use, in a scratch directory;
+/// the host runtime checks each component before the release key signs anything.
+fn stage_bundle(
+    fleet: &UnsignedFleet,
+    inputs: &PolicyInputs,
+    release: &BundleRelease,
+    key: &SecretKey,
+) -> Result<StagedBundle, ReleaseError> {
+    let mut kinds: BTreeMap<&str, (PolicyKind, &str)> = BTreeMap::new();
+    for (channel, spec) in &fleet.channels {
+        for policy in &spec.policies {
+            match kinds.get(policy.name.as_str()) {
+                Some((kind, _)) if *kind != policy.kind => {
+                    return Err(ReleaseError::PolicyKindConflict {
+                        policy: policy.name.clone(),
+                        first: *kind,
+                        second: policy.kind,
+                    });
+                }
+                _ => {
+                    kinds.insert(&policy.name, (policy.kind, channel));
+                }
+            }
+        }
+    }
+    let sources = kinds
+        .iter()
+        .map(|(name, (kind, channel))| {
+            let component = inputs.components.get(*name).ok_or_else(|| {
+                ReleaseError::MissingPolicyComponent {
+                    channel: (*channel).to_owned(),
+                    policy: (*name).to_owned(),
+                }
+            })?;
+            Ok(PolicySource {
+                name: (*name).to_owned(),
+                kind: *kind,
+                component: component.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, ReleaseError>>()?;
+    let scratch = std::env::temp_dir().join(format!(
+        "convoy-release-bundle-{}-{}",
+        std::process::id(),
+        release.signed_at.unix()
+    ));
+    // A scratch compile cache: validating configurations below reloads each component,
+    // which then deserialises what the bundle build compiled instead of compiling again.
+    let engine = PolicyEngine::new(EngineOptions {
+        cache_dir: Some(scratch.join("compiled")),
+        ..EngineOptions::default()
+    })
+    .map_err(|e| BundleBuildError::Io {
+        path: "policy engine".into(),
+        reason: e.to_string(),
+    })?;
+    let built = build_bundle(&engine, &sources, release, &[key], &scratch.join("bundle"));
+    let collected = built.and_then(|manifest| {
+        let mut files = Vec::new();
+        for policy in &manifest.policies {
+            let path = scratch.join("bundle").join(policy.file_name());
+            let bytes = std::fs::read(&path).map_err(|e| BundleBuildError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            files.push((format!("{POLICIES_DIR}/{}", policy.file_name()), bytes));
+        }
+        let path = scratch.join("bundle").join(MANIFEST_FILE);
+        let manifest_bytes = std::fs::read(&path).map_err(|e| BundleBuildError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        files.push((BUNDLE_MANIFEST.to_owned(), manifest_bytes));
+        Ok(StagedBundle { manifest, files })
+    });
+    let checked = collected
+        .map_err(ReleaseError::from)
+        .and_then(|staged| validate_configs(fleet, &engine, &staged).map(|()| staged));
+    let _ = std::fs::remove_dir_all(&scratch);
+    checked
+}
+
+/// Runs each policy's own `validate-config` on every channel's configuration of it, so a
+/// bad configuration is refused at release time, not mid-rollout.
+fn validate_configs(
+    fleet: &UnsignedFleet,
+    engine: &PolicyEngine,
+    staged: &StagedBundle,
+) -> Result<(), ReleaseError> {
+    let component = |entry: &convoy_proto::policy_bundle::BundledPolicy| {
+        let name = format!("{POLICIES_DIR}/{}", entry.file_name());
+        staged
+            .files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.as_slice())
+    };
+    let mut loaded = BTreeMap::new();
+    for (channel, spec) in &fleet.channels {
+        for reference in &spec.policies {
+            let Some(entry) = staged.manifest.policy(&reference.name) else {
+                continue;
+            };
+            let refused = |reason: String| ReleaseError::PolicyConfig {
+                channel: channel.clone(),
+                policy: reference.name.clone(),
+                reason,
+            };
+            if !loaded.contains_key(&reference.name) {
+                let bytes = component(entry)
+                    .ok_or_else(|| refused("component missing from the staged bundle".into()))?;
+                let spec = PolicySpec {
+                    name: entry.name.clone(),
+                    kind: entry.kind,
+                    sha256: entry.sha256,
+                };
+                let (policy, _) = engine
+                    .load(&spec, bytes)
+                    .map_err(|e| refused(e.to_string()))?;
+                loaded.insert(reference.name.clone(), policy);
+            }
+            let config = convoy_proto::json::canonical_value_bytes(&reference.config)
+                .map_err(|e| refused(e.to_string()))?;
+            let config = String::from_utf8(config).map_err(|e| refused(e.to_string()))?;
+            let verdict = loaded[&reference.name]
+                .validate_config(&config)
+                .map_err(|e| refused(e.to_string()))?;
+            if let ConfigVerdict::Err(reason) = verdict.output {
+                return Err(refused(reason));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pins every channel's policy references to the bundled components' hashes. Without a
+/// bundle, every reference must already be pinned.
+fn pin_policies(
+    fleet: &mut UnsignedFleet,
+    bundle: Option<&PolicyBundle>,
+) -> Result<(), ReleaseError> {
+    for (channel, spec) in fleet.channels.iter_mut() {
+        for policy in spec.policies.iter_mut() {
+            match (policy.sha256, bundle.and_then(|b| b.policy(&policy.name))) {
+                (None, Some(bundled)) => policy.sha256 = Some(bundled.sha256),
+                (Some(pinned), Some(bundled)) if pinned != bundled.sha256 => {
+                    return Err(ReleaseError::PolicyHashMismatch {
+                        channel: channel.clone(),
+                        policy: policy.name.clone(),
+                        pinned,
+                        bundled: bundled.sha256,
+                    });
+                }
+                (Some(_), _) => {}
+                (None, None) => {
+                    return Err(ReleaseError::UnpinnedPolicy {
+                        channel: channel.clone(),
+                        policy: policy.name.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Re-signs the published artifacts with a new `signedAt` and a higher version, after
@@ -354,7 +612,13 @@ pub fn refresh(
         .iter()
         .filter_map(|(h, spec)| spec.closure_hash.clone().map(|c| (h.clone(), c)))
         .collect();
-    sign_and_publish(&new_fleet, &new_revocations, &publisher, closures)
+    sign_and_publish(
+        &new_fleet,
+        &new_revocations,
+        &publisher,
+        closures,
+        Vec::new(),
+    )
 }
 
 fn sign_and_publish(
@@ -362,6 +626,7 @@ fn sign_and_publish(
     revocations: &Revocations,
     publisher: &Publisher,
     closures: BTreeMap<String, ClosureHash>,
+    bundle_files: Vec<(String, Vec<u8>)>,
 ) -> Result<Summary, ReleaseError> {
     let Publisher { key, out, anchor } = publisher;
     let fleet_bytes = convoy_proto::sign(fleet, &[key])?;
@@ -371,11 +636,17 @@ fn sign_and_publish(
         anchor.check::<FleetResolved>(FLEET_FILE, &fleet_bytes, now)?;
         anchor.check::<Revocations>(REVOCATIONS_FILE, &revocations_bytes, now)?;
     }
-    // Revocations first: a reader that sees the new fleet also sees the new revocations.
-    out.publish(&[
-        (REVOCATIONS_FILE, &revocations_bytes),
-        (FLEET_FILE, &fleet_bytes),
-    ])?;
+    // Policy components and their manifest first, then revocations, the fleet last: a
+    // reader that sees the new fleet also sees everything it refers to.
+    let mut files: Vec<(&str, &[u8])> = bundle_files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    files.extend([
+        (REVOCATIONS_FILE, revocations_bytes.as_slice()),
+        (FLEET_FILE, fleet_bytes.as_slice()),
+    ]);
+    out.publish(&files)?;
     Ok(Summary {
         out_dir: out.path().to_owned(),
         fleet_version: fleet.meta.version,
@@ -472,12 +743,16 @@ impl ArtifactDir {
             let path = path.to_owned();
             move |source| ReleaseError::Write { path, source }
         };
-        std::fs::create_dir_all(&self.path).map_err(write_err(&self.path))?;
         let mut staged = Vec::new();
         for (name, bytes) in files {
-            let tmp = self
-                .path
-                .join(format!(".{name}.staging-{}", std::process::id()));
+            let target = self.path.join(name);
+            let parent = target.parent().unwrap_or(&self.path).to_owned();
+            std::fs::create_dir_all(&parent).map_err(write_err(&parent))?;
+            let file_name = target
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = parent.join(format!(".{file_name}.staging-{}", std::process::id()));
             let result = (|| {
                 use std::io::Write;
                 let mut f = std::fs::File::create(&tmp)?;
@@ -491,7 +766,7 @@ impl ArtifactDir {
                 }
                 return Err(ReleaseError::Write { path: tmp, source });
             }
-            staged.push((tmp, self.path.join(name)));
+            staged.push((tmp, target));
         }
         for (tmp, target) in &staged {
             std::fs::rename(tmp, target).map_err(write_err(target))?;

@@ -280,8 +280,8 @@ fn inputs_are_checked_before_any_work() {
     );
 
     let pinned_policy = support::fleet_json(&["web1"]).replace(
-        "\"policies\":[]",
-        "\"policies\":[{\"name\":\"waves\",\"kind\":\"rollout\",\"sha256\":null,\"config\":{}}]",
+        "\"policies\":[",
+        "\"policies\":[{\"name\":\"waves\",\"kind\":\"rollout\",\"sha256\":null,\"config\":{}},",
     );
     std::fs::write(&f.fleet, pinned_policy).unwrap();
     let out = f.publish(NOW, &[]);
@@ -371,4 +371,128 @@ fn publishes_to_a_git_branch_without_touching_the_checkout() {
         !repo.join("fleet.resolved.json").exists(),
         "the working tree is untouched"
     );
+}
+
+const GOOD_BUDGET: &str =
+    r#"{"budgets":[{"maxInFlight":1,"name":"web","selector":{"tags":["web"]}}]}"#;
+
+#[test]
+fn bundles_the_policies_and_pins_every_channel_to_their_hashes() {
+    let f = fixture(&["web1", "web2"], &[]);
+    std::fs::write(
+        &f.fleet,
+        support::fleet_json_with_policies(&["web1", "web2"], GOOD_BUDGET),
+    )
+    .unwrap();
+    let policies = support::builtin_policies_dir();
+    ok(&f.publish(NOW, &["--policies-dir", policies.to_str().unwrap()]));
+
+    let fleet = f.verify(NOW);
+    let root = verify_trust_root(
+        &std::fs::read(&f.keys.trust_root).unwrap(),
+        &f.keys.org.public_key(),
+        &VerifyOptions::at(NOW.parse().unwrap()),
+    )
+    .unwrap();
+    let manifest = std::fs::read(f.out().join("policies/policy-bundle.json")).unwrap();
+    let bundle = verify_artifact::<policy_bundle::PolicyBundle>(
+        &manifest,
+        &root,
+        &VerifyOptions::at(NOW.parse().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(bundle.meta.version.get(), 1);
+    assert_eq!(bundle.source_commit, "abc123");
+    for reference in &fleet.channels["stable"].policies {
+        let pinned = reference.sha256.unwrap();
+        let entry = bundle.policy(&reference.name).unwrap();
+        assert_eq!(
+            entry.sha256, pinned,
+            "{} is pinned to its bundled component",
+            reference.name
+        );
+        let component = std::fs::read(f.out().join("policies").join(entry.file_name())).unwrap();
+        assert_eq!(Sha256Digest::of(&component), pinned);
+        assert_eq!(
+            component,
+            std::fs::read(policies.join(format!("{}.wasm", reference.name))).unwrap()
+        );
+    }
+    ok(&f.publish(
+        "2026-11-24T11:00:00Z",
+        &["--policies-dir", policies.to_str().unwrap()],
+    ));
+    let manifest = std::fs::read(f.out().join("policies/policy-bundle.json")).unwrap();
+    let again = verify_artifact::<policy_bundle::PolicyBundle>(
+        &manifest,
+        &root,
+        &VerifyOptions::at("2026-11-24T11:00:00Z".parse().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(
+        again.meta.version.get(),
+        2,
+        "the bundle version rises with each release"
+    );
+}
+
+#[test]
+fn a_configuration_the_policy_refuses_is_caught_at_release_time() {
+    let f = fixture(&["web1"], &[]);
+    let no_limit = r#"{"budgets":[{"name":"web","selector":{"tags":["web"]}}]}"#;
+    std::fs::write(
+        &f.fleet,
+        support::fleet_json_with_policies(&["web1"], no_limit),
+    )
+    .unwrap();
+    let out = f.publish(
+        NOW,
+        &[
+            "--policies-dir",
+            support::builtin_policies_dir().to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("channel `stable`: policy `disruption-budget` refuses its configuration"),
+        "{stderr}"
+    );
+    assert!(!f.out().exists(), "nothing published");
+}
+
+#[test]
+fn a_missing_or_broken_policy_component_publishes_nothing() {
+    let f = fixture(&["web1"], &[]);
+    std::fs::write(
+        &f.fleet,
+        support::fleet_json_with_policies(&["web1"], GOOD_BUDGET),
+    )
+    .unwrap();
+    let health = support::builtin_policies_dir().join("health.wasm");
+    let out = f.publish(NOW, &["--policy", &format!("health={}", health.display())]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("uses policy `disruption-budget`, but no component was given"),
+        "{stderr}"
+    );
+
+    // A component of the wrong world (health where a gate is expected) is refused by the
+    // host runtime before the release key signs anything.
+    let out = f.publish(
+        NOW,
+        &[
+            "--policy",
+            &format!("health={}", health.display()),
+            "--policy",
+            &format!("disruption-budget={}", health.display()),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("policy bundle: policy disruption-budget: the host runtime refuses it"),
+        "{stderr}"
+    );
+    assert!(!f.out().exists(), "nothing published");
 }

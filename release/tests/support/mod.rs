@@ -44,7 +44,7 @@ pub fn fleet_json(hosts: &[&str]) -> String {
         .map(|h| format!(r#""{h}":{{"system":"x86_64-linux","tags":["web"],"channel":"stable","closureHash":null,"pubkey":null,"pin":null}}"#))
         .collect();
     format!(
-        r#"{{"schemaVersion":1,"hosts":{{{}}},"channels":{{"stable":{{"rolloutPolicy":"all","reconcileIntervalMinutes":1,"signingIntervalMinutes":60,"freshnessWindowMinutes":180,"policies":[]}}}},"rolloutPolicies":{{"all":{{"strategy":"all-at-once","waves":[{{"selector":{{"all":true}},"soakMinutes":0}}],"healthGate":{{"policy":"health","timeoutMinutes":10}},"onHealthFailure":"halt"}}}},"edges":[],"channelEdges":[],"disruptionBudgets":[],"meta":null}}"#,
+        r#"{{"schemaVersion":1,"hosts":{{{}}},"channels":{{"stable":{{"rolloutPolicy":"all","reconcileIntervalMinutes":1,"signingIntervalMinutes":60,"freshnessWindowMinutes":180,"policies":[{{"name":"health","kind":"health","sha256":"abababababababababababababababababababababababababababababababab","config":{{}}}}]}}}},"rolloutPolicies":{{"all":{{"strategy":"all-at-once","waves":[{{"selector":{{"all":true}},"soakMinutes":0}}],"healthGate":{{"policy":"health","timeoutMinutes":10}},"onHealthFailure":"halt"}}}},"edges":[],"channelEdges":[],"disruptionBudgets":[],"meta":null}}"#,
         hosts.join(",")
     )
 }
@@ -88,4 +88,37 @@ pub fn keys(dir: &Path, since: Timestamp) -> Keys {
         cache_key,
         cache_pub,
     }
+}
+
+/// The built-in policy components, built by `policies/build.sh` (run here if missing, as
+/// the test command does before `cargo test`).
+pub fn builtin_policies_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = root.join("policies/out");
+    let names = [
+        "waves",
+        "channel-edges",
+        "host-edges",
+        "disruption-budget",
+        "health",
+        "attestation-quarantine",
+    ];
+    if !names.iter().all(|n| out.join(format!("{n}.wasm")).exists()) {
+        let status = std::process::Command::new(root.join("policies/build.sh"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "policies/build.sh failed");
+    }
+    out
+}
+
+/// [`fleet_json`] whose channel uses the health and disruption-budget built-ins, unpinned.
+pub fn fleet_json_with_policies(hosts: &[&str], budget_config: &str) -> String {
+    let policies = format!(
+        r#""policies":[{{"name":"disruption-budget","kind":"gate","sha256":null,"config":{budget_config}}},{{"name":"health","kind":"health","sha256":null,"config":{{"failureThreshold":3,"graceSeconds":120,"required":["api"]}}}}]"#
+    );
+    let plain = fleet_json(hosts);
+    let start = plain.find("\"policies\":[").unwrap();
+    let end = start + plain[start..].find("}]").unwrap() + 2;
+    format!("{}{}{}", &plain[..start], policies, &plain[end..])
 }
