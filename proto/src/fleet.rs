@@ -394,7 +394,7 @@ impl<M> FleetDocument<M> {
                 Some(rollout) => {
                     let gate = &rollout.health_gate.policy;
                     let health = channel.policies.iter().find(|p| &p.name == gate);
-                    if !health.is_some_and(|p| p.kind == PolicyKind::Health) {
+                    if health.is_none_or(|p| p.kind != PolicyKind::Health) {
                         problems.push(format!(
                             "channel `{name}`: rollout policy `{}` gates on health policy `{gate}`, which the channel does not run as a health policy",
                             channel.rollout_policy
