@@ -239,10 +239,12 @@ let
       errs = simple "null or a sha256 digest (64 lowercase hex characters)" (nullOr util.isSha256Hex);
       fallback = null;
     };
+    # null: a built-in policy gets its configuration from the fleet's own declarations
+    # (see builtinConfig below); any other policy gets {}.
     config = {
-      default = { };
+      default = null;
       errs = simple "JSON-like data (attribute sets, lists, strings, numbers, booleans, null; integers within ±(2^53 - 1))" isJson;
-      fallback = { };
+      fallback = null;
     };
   };
 
@@ -774,6 +776,29 @@ let
             };
       };
 
+      # The built-in policies' configurations restate what the fleet already declares
+      # (waves from the channel's rollout policy, the edges, the budgets), so operators
+      # write them once; the signed artifact carries them explicitly.
+      builtinConfig =
+        channel: name:
+        let
+          rollout = rolloutPolicies.${channel.rolloutPolicy} or null;
+          derived = {
+            waves =
+              if rollout == null then
+                { }
+              else
+                {
+                  inherit (rollout) strategy onHealthFailure healthGate;
+                  waves = map (w: { inherit (w) selector soakMinutes; }) rollout.waves;
+                };
+            channel-edges.edges = resolved.channelEdges;
+            host-edges.edges = resolved.edges;
+            disruption-budget.budgets = resolved.disruptionBudgets;
+          };
+        in
+        derived.${name} or { };
+
       resolved = {
         schemaVersion = 1;
         hosts = mapAttrs jsonHost hosts;
@@ -785,12 +810,8 @@ let
             freshnessWindowMinutes
             ;
           policies = map (p: {
-            inherit (p)
-              name
-              kind
-              sha256
-              config
-              ;
+            inherit (p) name kind sha256;
+            config = if p.config != null then p.config else builtinConfig c p.name;
           }) c.policies;
         }) channels;
         rolloutPolicies = mapAttrs (_: r: {
