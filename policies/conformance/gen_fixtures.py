@@ -362,6 +362,26 @@ case("attestation-quarantine", "attestation", "validate_refuses_expel_not_above_
 case("attestation-quarantine", "attestation", "validate_accepts_the_example", "the thresholds used here are valid", AQ, check=ok)
 
 
+# ---------------------------------------------------------------- empty configurations
+# A channel that lists a built-in without configuration hands it `{}`: each has a safe meaning.
+gate("disruption-budget", "empty_config_has_no_budget_and_admits_all",
+     "{} declares no budget: every known candidate is admitted",
+     {}, ["web1", "web2"], web(2), [rollout()], admitted("web1", "web2"))
+gate("channel-edges", "empty_config_has_no_edge_and_admits_all",
+     "{} declares no channel edge", {}, ["web1"], [host("web1")], [rollout()], admitted("web1"))
+health("empty_config_requires_every_reported_probe",
+       "{}: every probe that reported since activation must pass; a failing tcp probe (1 of 3) keeps it pending",
+       {}, [probe("api", NOW - 30, True), probe("db", NOW - 20, False, kind="Tcp", detail="connection refused")],
+       status("Pending"))
+health("empty_config_without_results_is_pending",
+       "{} and no result since activation: pending", {}, [probe("api", ACT - 30, True)], status("Pending"))
+attest("empty_config_quarantines_after_three_bad",
+       "{} uses the defaults: quarantine after 3, expel after 10, recover after 3",
+       "Warn", ["Invalid", "Invalid", "Invalid"], standing("Quarantine"), cfg={})
+case("waves", "rollout", "validate_refuses_an_empty_config",
+     "a rollout needs waves: {} (staged, no wave) is refused", {}, check=err("at least one wave"))
+
+
 def path(policy, name):
     return os.path.join(OUT, policy, name + ".json")
 

@@ -21,12 +21,28 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {
-    /// Consecutive bad outcomes that quarantine a host (N ≥ 1).
+    /// Consecutive bad outcomes that quarantine a host (N ≥ 1, default 3).
+    #[serde(default = "default_quarantine_after")]
     pub quarantine_after: u32,
-    /// Consecutive bad outcomes that expel a host (M > N).
+    /// Consecutive bad outcomes that expel a host (M > N, default 10).
+    #[serde(default = "default_expel_after")]
     pub expel_after: u32,
-    /// Consecutive good outcomes that bring a warned or quarantined host back (K ≥ 1).
+    /// Consecutive good outcomes that bring a warned or quarantined host back (K ≥ 1,
+    /// default 3).
+    #[serde(default = "default_recover_after")]
     pub recover_after: u32,
+}
+
+fn default_quarantine_after() -> u32 {
+    3
+}
+
+fn default_expel_after() -> u32 {
+    10
+}
+
+fn default_recover_after() -> u32 {
+    3
 }
 
 /// The attestation-quarantine policy.

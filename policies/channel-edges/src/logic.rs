@@ -20,6 +20,7 @@ use serde::Deserialize;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {
     /// Ordering constraints between channels.
+    #[serde(default)]
     pub edges: Vec<Edge>,
 }
 

@@ -21,7 +21,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {
-    /// The budgets; a candidate must fit in every budget that matches it.
+    /// The budgets (the fleet's `disruptionBudgets`); a candidate must fit in every budget
+    /// that matches it. None (`{}`): every candidate is admitted.
+    #[serde(default)]
     pub budgets: Vec<Budget>,
 }
 
@@ -52,11 +54,6 @@ impl Policy for DisruptionBudget {
     type Config = Config;
 
     fn check(cfg: &Config) -> Result<(), ConfigError> {
-        if cfg.budgets.is_empty() {
-            return Err(ConfigError::invalid(
-                "budgets: at least one budget is needed",
-            ));
-        }
         let mut names = BTreeSet::new();
         for (i, b) in cfg.budgets.iter().enumerate() {
             let name = label(b, i);

@@ -24,9 +24,13 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {
-    /// Names of the probes that must pass (at least one).
-    pub required: Vec<String>,
-    /// Consecutive failures (after the grace period) that make the host unhealthy (≥ 1).
+    /// Names of the probes that must pass. Omitted (`null`): every probe that reported
+    /// since activation is required (and at least one must have).
+    #[serde(default)]
+    pub required: Option<Vec<String>>,
+    /// Consecutive failures (after the grace period) that make the host unhealthy (≥ 1,
+    /// default 3).
+    #[serde(default = "default_threshold")]
     pub failure_threshold: u32,
     /// Seconds after activation during which failures do not count.
     #[serde(default)]
@@ -36,6 +40,10 @@ pub struct Config {
     pub max_result_age_seconds: Option<u64>,
 }
 
+fn default_threshold() -> u32 {
+    3
+}
+
 /// The health policy.
 pub struct Health;
 
@@ -43,11 +51,14 @@ impl Policy for Health {
     type Config = Config;
 
     fn check(cfg: &Config) -> Result<(), ConfigError> {
-        if cfg.required.is_empty() {
-            return Err(ConfigError::invalid("required: name at least one probe"));
+        let required = cfg.required.as_deref().unwrap_or_default();
+        if cfg.required.is_some() && required.is_empty() {
+            return Err(ConfigError::invalid(
+                "required: name at least one probe (or omit it)",
+            ));
         }
         let mut seen = BTreeSet::new();
-        for (i, name) in cfg.required.iter().enumerate() {
+        for (i, name) in required.iter().enumerate() {
             if name.is_empty() {
                 return Err(ConfigError::invalid(format!(
                     "required[{i}]: empty probe name"
@@ -84,8 +95,26 @@ impl HealthPolicy for Health {
             return verdict(HealthStatus::Pending, "not activated yet".to_owned());
         };
         let grace_end = activated.saturating_add(cfg.grace_seconds);
+        let required: Vec<&str> = match &cfg.required {
+            Some(names) => names.iter().map(String::as_str).collect(),
+            None => {
+                let seen: BTreeSet<&str> = input
+                    .results
+                    .iter()
+                    .filter(|r| r.at >= activated)
+                    .map(|r| r.probe.as_str())
+                    .collect();
+                if seen.is_empty() {
+                    return verdict(
+                        HealthStatus::Pending,
+                        "no probe result since activation".to_owned(),
+                    );
+                }
+                seen.into_iter().collect()
+            }
+        };
         let mut first_pending = None;
-        for name in &cfg.required {
+        for name in required.iter().copied() {
             match judge(cfg, input.now, activated, grace_end, name, &input.results) {
                 Probe::Unhealthy(why) => return verdict(HealthStatus::Unhealthy, why),
                 Probe::Pending(why) => {
@@ -98,7 +127,7 @@ impl HealthPolicy for Health {
             Some(why) => verdict(HealthStatus::Pending, why),
             None => verdict(
                 HealthStatus::Healthy,
-                format!("all {} required probe(s) pass", cfg.required.len()),
+                format!("all {} required probe(s) pass", required.len()),
             ),
         }
     }

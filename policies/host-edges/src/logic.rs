@@ -13,6 +13,7 @@ use serde::Deserialize;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {
     /// Dependencies between hosts.
+    #[serde(default)]
     pub edges: Vec<Edge>,
 }
 
