@@ -4,6 +4,7 @@
 mod audit_cmd;
 mod keygen;
 mod policy_cmd;
+mod simulate_cmd;
 mod trust;
 mod verify;
 
@@ -37,6 +38,9 @@ enum Command {
     /// Re-execute recorded policy decisions offline and prove their output.
     #[command(subcommand)]
     Audit(audit_cmd::Command),
+    /// Simulate a channel's rollout under its signed policies, tick by tick, with failing
+    /// probes, offline hosts and failing activations.
+    Simulate(simulate_cmd::Args),
 }
 
 /// How a command ended, beyond success: verification refusals exit 1, usage and I/O
@@ -68,6 +72,7 @@ fn main() {
         Command::Verify(args) => verify::run(args, cli.json),
         Command::Policy(cmd) => policy_cmd::run(cmd, cli.json),
         Command::Audit(cmd) => audit_cmd::run(cmd, cli.json),
+        Command::Simulate(args) => simulate_cmd::run(args, cli.json),
     };
     match result {
         Ok(()) => {}

@@ -5,7 +5,10 @@
 //! fixture's policy from a [`ComponentSource`] (a directory of freshly built components,
 //! or a verified signed bundle) into a shared [`convoy_host_runtime::PolicyEngine`],
 //! evaluates it, and compares the output byte for byte as canonical JSON. [`Report`]
-//! collects the [`FixtureOutcome`]s; it is what `convoy policy test DIR` prints.
+//! collects the [`FixtureOutcome`]s; it is what `convoy policy test DIR` prints. [`simulate`]
+//! runs a whole rollout of a channel under its policies, tick by tick (`convoy simulate`).
+
+pub mod simulate;
 
 use std::collections::BTreeMap;
 use std::fmt;
