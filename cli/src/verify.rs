@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use convoy_proto::policy_bundle::PolicyBundle;
 use convoy_proto::{
     Accepted, Artifact, FleetResolved, Revocations, Sha256Digest, Timestamp, TrustRoot, Verified,
     VerifyError, VerifyOptions, Version, verify_artifact, verify_trust_root,
@@ -12,7 +13,8 @@ use serde::Serialize;
 
 use crate::Failure;
 
-/// Verify a signed artifact (fleet.resolved.json, revocations.json or a trust root).
+/// Verify a signed artifact (fleet.resolved.json, revocations.json, a policy bundle
+/// manifest or a trust root).
 #[derive(clap::Args)]
 pub struct Args {
     /// The signed artifact file.
@@ -116,6 +118,14 @@ pub fn run(args: Args, json: bool) -> Result<(), Failure> {
                 Revocations::PAYLOAD_TYPE => verify_artifact::<Revocations>(&bytes, &root, &options).map(|v| {
                     describe(&v, &options, &mut checks);
                     serde_json::json!({"revocations": v.revocations.len()})
+                }),
+                PolicyBundle::PAYLOAD_TYPE => verify_artifact::<PolicyBundle>(&bytes, &root, &options).map(|v| {
+                    describe(&v, &options, &mut checks);
+                    checks.push(format!(
+                        "components are checked against these hashes when loaded: {}",
+                        v.policies.iter().map(|p| format!("{}={}", p.name, p.sha256)).collect::<Vec<_>>().join(", ")
+                    ));
+                    serde_json::json!({"policies": v.policies.len(), "sourceCommit": v.source_commit})
                 }),
                 // The fleet is the default: a wrong type is then reported by the pipeline.
                 _ => verify_artifact::<FleetResolved>(&bytes, &root, &options).map(|v| {
