@@ -20,6 +20,26 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// Serialises a type as its `Display` string and deserialises it with its `FromStr`, so
+/// that parsing at the edge and in JSON are the same code.
+macro_rules! serde_via_str {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use serde_via_str;
+
 mod artifact;
 mod digest;
 mod fleet;
