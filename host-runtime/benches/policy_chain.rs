@@ -77,7 +77,6 @@ fn main() {
         })
         .collect();
     let warm = started.elapsed();
-    let _ = std::fs::remove_dir_all(&cache);
 
     let (rollout_input, active) = fleet();
     let waves = &policies[0];
@@ -85,10 +84,23 @@ fn main() {
     let gate_configs = [CHANNEL_EDGES, HOST_EDGES, BUDGET];
 
     // One chain in wasm: plan, then each gate on the survivors of the previous one.
-    let run_wasm = |timings: &mut [Duration; 4], receipts: &mut Duration| {
+    // What the receipt costs inside each call: the same canonical JSON + sha256 of
+    // {function, config, input} that the runtime computes, timed on its own.
+    let receipt_cost = |function: &str, cfg: &str, input: serde_json::Value| {
+        let t = Instant::now();
+        let bytes = convoy_proto::json::canonical_bytes(&serde_json::json!({
+            "function": function, "config": cfg, "input": input
+        }))
+        .expect("canonical");
+        std::hint::black_box(Sha256Digest::of(&bytes));
+        t.elapsed()
+    };
+    let run_wasm = |timings: &mut [Duration; 4], receipts: &mut [Duration; 4]| {
         let t = Instant::now();
         let plan = waves.plan(WAVES, &rollout_input).expect("plan").output;
         timings[0] += t.elapsed();
+        let json = serde_json::to_value(&rollout_input).expect("json");
+        receipts[0] += receipt_cost("plan", WAVES, json);
         assert!(
             matches!(plan.step, Step::Hold(_) | Step::Promote(_)),
             "{:?}",
@@ -105,14 +117,8 @@ fn main() {
             let t = Instant::now();
             let verdict = gate.admit(cfg, &input).expect("admit").output;
             timings[i + 1] += t.elapsed();
-            // What the receipt costs inside that time: canonical JSON + sha256 of the call.
-            let t = Instant::now();
-            let bytes = convoy_proto::json::canonical_bytes(&serde_json::json!({
-                "function": "admit", "config": cfg, "input": &input
-            }))
-            .expect("canonical");
-            std::hint::black_box(Sha256Digest::of(&bytes));
-            *receipts += t.elapsed();
+            let json = serde_json::to_value(&input).expect("json");
+            receipts[i + 1] += receipt_cost("admit", cfg, json);
             candidates = verdict.admitted;
         }
         candidates.len()
@@ -149,21 +155,28 @@ fn main() {
     };
 
     // Warm up, check both agree, then measure.
-    let (mut w, mut n, mut r) = ([Duration::ZERO; 4], [Duration::ZERO; 4], Duration::ZERO);
+    let (mut w, mut n, mut r) = (
+        [Duration::ZERO; 4],
+        [Duration::ZERO; 4],
+        [Duration::ZERO; 4],
+    );
     let admitted_wasm = run_wasm(&mut w, &mut r);
     let admitted_native = run_native(&mut n);
     assert_eq!(
         admitted_wasm, admitted_native,
         "wasm and native chains disagree"
     );
-    let (mut w, mut n, mut r) = ([Duration::ZERO; 4], [Duration::ZERO; 4], Duration::ZERO);
+    let (mut w, mut n, mut r) = (
+        [Duration::ZERO; 4],
+        [Duration::ZERO; 4],
+        [Duration::ZERO; 4],
+    );
     for _ in 0..RUNS {
         run_wasm(&mut w, &mut r);
         run_native(&mut n);
     }
     let per = |d: Duration| d / RUNS as u32;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let (wasm_total, native_total) = (w.iter().sum::<Duration>(), n.iter().sum::<Duration>());
 
     println!(
         "policy chain benchmark: {HOSTS} hosts, waves -> channel-edges -> host-edges -> disruption-budget"
@@ -179,32 +192,86 @@ fn main() {
         ms(warm)
     );
     println!(
-        "{:<20} {:>12} {:>12} {:>8}",
-        "policy", "wasm ms", "native ms", "ratio"
+        "{:<20} {:>10} {:>10} {:>12} {:>10} {:>7} {:>7}",
+        "policy", "wasm ms", "receipt", "wasm-rcpt", "native ms", "ratio", "ratio*"
     );
-    for (i, (name, _)) in chain.iter().enumerate() {
+    let row = |name: &str, w: Duration, r: Duration, n: Duration| {
+        let eval = w.saturating_sub(r);
         println!(
-            "{:<20} {:>12.2} {:>12.2} {:>8.2}",
+            "{:<20} {:>10.2} {:>10.2} {:>12.2} {:>10.2} {:>7.2} {:>7.2}",
             name,
-            ms(per(w[i])),
-            ms(per(n[i])),
-            w[i].as_secs_f64() / n[i].as_secs_f64()
+            ms(per(w)),
+            ms(per(r)),
+            ms(per(eval)),
+            ms(per(n)),
+            w.as_secs_f64() / n.as_secs_f64(),
+            eval.as_secs_f64() / n.as_secs_f64()
         );
+    };
+    for (i, (name, _)) in chain.iter().enumerate() {
+        row(name, w[i], r[i], n[i]);
     }
-    println!(
-        "{:<20} {:>12.2} {:>12.2} {:>8.2}",
-        "chain",
-        ms(per(wasm_total)),
-        ms(per(native_total)),
-        wasm_total.as_secs_f64() / native_total.as_secs_f64()
-    );
-    println!(
-        "receipt hashing inside the wasm figures (gates): {:.2} ms; chain without it: {:.2} ms, ratio {:.2}",
-        ms(per(r)),
-        ms(per(wasm_total.saturating_sub(r))),
-        wasm_total.saturating_sub(r).as_secs_f64() / native_total.as_secs_f64()
-    );
+    row("chain", w.iter().sum(), r.iter().sum(), n.iter().sum());
+    println!("ratio = wasm / native; ratio* = (wasm - receipt hashing) / native");
     println!("admitted after the chain: {admitted_wasm} hosts");
+
+    // The runtime's own floor: a gate that returns its candidates untouched, so the time is
+    // instantiation + lowering 10,000 hosts + lifting the verdict + receipt.
+    let floor_bytes = floor_gate();
+    let floor_spec = PolicySpec {
+        name: "floor".into(),
+        kind: PolicyKind::Gate,
+        sha256: Sha256Digest::of(&floor_bytes),
+    };
+    let (floor, _) = warm_engine
+        .load(&floor_spec, &floor_bytes)
+        .expect("floor gate");
+    let input = GateInput {
+        now: rollout_input.now,
+        candidates: rollout_input.hosts.iter().map(|h| h.name.clone()).collect(),
+        hosts: rollout_input.hosts.clone(),
+        active: active.clone(),
+    };
+    let validate = Instant::now();
+    for _ in 0..RUNS {
+        std::hint::black_box(floor.validate_config("{}").expect("validate"));
+    }
+    let validate = validate.elapsed();
+    let t = Instant::now();
+    for _ in 0..RUNS {
+        std::hint::black_box(floor.admit("{}", &input).expect("admit"));
+    }
+    let floor_time = t.elapsed();
+    println!(
+        "runtime floor: empty call (fresh instance) {:.3} ms; identity gate over {HOSTS} hosts and candidates {:.2} ms (incl. receipt)",
+        ms(per(validate)),
+        ms(per(floor_time))
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+/// A gate written in WAT that admits its candidate list as is (see
+/// `tests/hostile/good_gate.wat`), componentised against `wit/`.
+fn floor_gate() -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let prelude = std::fs::read_to_string(dir.join("tests/hostile/prelude.wat")).expect("prelude");
+    let body = std::fs::read_to_string(dir.join("tests/hostile/good_gate.wat")).expect("gate");
+    let mut module = wat::parse_str(format!("(module\n{prelude}\n{body}\n)")).expect("wat");
+    let mut resolve = wit_parser::Resolve::default();
+    let (pkg, _) = resolve.push_dir(dir.join("../wit")).expect("wit");
+    let world = resolve.select_world(&[pkg], Some("gate")).expect("world");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .expect("metadata");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("module")
+        .encode()
+        .expect("component")
 }
 
 /// 10,000 hosts on `prod`: 100 canaries already soaked, 20 db hosts, the rest web and idle;

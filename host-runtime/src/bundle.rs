@@ -24,7 +24,7 @@ pub const MANIFEST_FILE: &str = "policy-bundle.json";
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     /// The manifest failed verification (signature, signer, schema, rollback...).
-    #[error("policy bundle manifest {path}: {source}")]
+    #[error("policy bundle manifest {path} refused")]
     Verify {
         /// The manifest file.
         path: String,
