@@ -223,28 +223,33 @@ impl RolloutPolicy for Waves {
             .filter(|h| h.channel == rollout.channel)
             .collect();
         hosts.sort_by(|a, b| a.name.cmp(&b.name));
-        let wave_of = |h: &Host| {
-            waves
-                .iter()
-                .position(|w| w.selector.matches(h))
-                .unwrap_or(waves.len() - 1)
-        };
+        // Each host's wave, computed once.
+        let assigned: Vec<(usize, &Host)> = hosts
+            .iter()
+            .map(|h| {
+                let w = waves.iter().position(|w| w.selector.matches(*h));
+                (w.unwrap_or(waves.len() - 1), *h)
+            })
+            .collect();
 
         // 1. Failures in the current and earlier waves.
         let stuck_after = cfg.health_gate.as_ref().map(|g| minutes(g.timeout_minutes));
-        for (w, wave_def) in waves.iter().enumerate().take(current + 1) {
-            let failed: Vec<String> = hosts
-                .iter()
-                .filter(|h| wave_of(h) == w)
-                .filter_map(|h| failure(h, input.now, stuck_after))
-                .collect();
+        let mut failed: Vec<Vec<String>> = vec![Vec::new(); current + 1];
+        for (w, h) in &assigned {
+            if *w <= current
+                && let Some(why) = failure(h, input.now, stuck_after)
+            {
+                failed[*w].push(why);
+            }
+        }
+        for (w, failed) in failed.iter().enumerate() {
             if failed.len() > cfg.max_failures_per_wave as usize {
                 let why = format!(
                     "wave {w} ({}): {} host(s) failed, {} tolerated: {}",
-                    wave_name(wave_def, w),
+                    wave_name(&waves[w], w),
                     failed.len(),
                     cfg.max_failures_per_wave,
-                    failed.join("; ")
+                    summarise(failed, "; ")
                 );
                 plan.step = match cfg.on_health_failure {
                     OnHealthFailure::Halt => Step::Halt(why),
@@ -257,10 +262,10 @@ impl RolloutPolicy for Waves {
         // 2. The current wave, host by host.
         let soak = minutes(wave.soak_minutes);
         let offline_after = minutes(cfg.skip_offline_after_minutes);
-        let members: Vec<&Host> = hosts
+        let members: Vec<&Host> = assigned
             .iter()
-            .copied()
-            .filter(|h| wave_of(h) == current)
+            .filter(|(w, _)| *w == current)
+            .map(|(_, h)| *h)
             .collect();
         let (mut done, mut waiting) = (0usize, Vec::new());
         for h in &members {
@@ -290,7 +295,7 @@ impl RolloutPolicy for Waves {
                 why.push_str(&format!(", {} to dispatch", plan.candidates.len()));
             }
             if !waiting.is_empty() {
-                why.push_str(&format!(", waiting for {}", waiting.join(", ")));
+                why.push_str(&format!(", waiting for {}", summarise(&waiting, ", ")));
             }
             plan.step = Step::Hold(why);
             return plan;
@@ -311,6 +316,22 @@ impl RolloutPolicy for Waves {
         };
         plan
     }
+}
+
+/// Names at most five items, then how many more: a reason stays readable (and small)
+/// on a 10,000-host fleet.
+fn summarise(items: &[String], sep: &str) -> String {
+    const LISTED: usize = 5;
+    let mut out = items
+        .iter()
+        .take(LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(sep);
+    if items.len() > LISTED {
+        out.push_str(&format!("{sep}and {} more", items.len() - LISTED));
+    }
+    out
 }
 
 /// Why `h` counts as a failure now, if it does.
