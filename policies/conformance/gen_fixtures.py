@@ -284,15 +284,18 @@ gate("disruption-budget", "invalid_config_refuses_every_candidate",
      "a budget with no limit does not validate, so the gate refuses everything with the reason",
      {"budgets": [{"selector": {"all": True}}]}, ["web1", "web2"], web(2), [rollout()],
      both(admitted(), refused("web1", "web2")))
-case("disruption-budget", "gate", "validate_refuses_zero_max_in_flight",
-     "maxInFlight 0 would block every dispatch", {"budgets": [{"selector": {"all": True}, "maxInFlight": 0}]}, check=err("maxInFlight 0"))
+gate("disruption-budget", "zero_pct_freezes_the_covered_hosts",
+     "maxInFlightPct 0 is a freeze: db hosts are refused, saying so; web hosts pass",
+     {"budgets": [{"name": "db-freeze", "selector": {"tags": ["db"]}, "maxInFlightPct": 0}]},
+     ["db1", "web1"], [host("db1", tags=["db"]), host("web1", tags=["web"])], [rollout()],
+     both(admitted("web1"), refused("db1")))
 case("disruption-budget", "gate", "validate_refuses_pct_over_100",
-     "maxInFlightPct is a percentage", {"budgets": [{"selector": {"all": True}, "maxInFlightPct": 150}]}, check=err("between 1 and 100"))
+     "maxInFlightPct is a percentage", {"budgets": [{"selector": {"all": True}, "maxInFlightPct": 150}]}, check=err("between 0 and 100"))
 case("disruption-budget", "gate", "validate_refuses_a_budget_without_limit",
      "a budget needs maxInFlight, maxInFlightPct or both", {"budgets": [{"selector": {"all": True}}]}, check=err("set maxInFlight"))
 
 # ---------------------------------------------------------------- health
-HC = {"required": ["api", "units"], "failureThreshold": 3, "graceSeconds": 120}
+HC = {"required": ["api", "units"], "consecutiveFailures": 3, "graceSeconds": 120}
 ACT = NOW - 600
 def probe(name, at, passed, kind=None, detail=None):
     kind = kind or ("SystemdFailedUnits" if name == "units" else "Http")
@@ -333,10 +336,10 @@ health("not_activated_is_pending", "no activation time yet", HC, [probe("api", N
 health("results_out_of_order_are_sorted_by_time", "results arrive newest first; the latest (a pass) decides",
        HC, [probe("api", NOW - 30, True), probe("api", NOW - 60, False), probe("api", NOW - 90, False), probe("api", NOW - 120, False), probe("units", NOW - 20, True)],
        status("Healthy"))
-case("health", "health", "validate_refuses_a_zero_threshold", "failureThreshold must be at least 1",
-     {"required": ["api"], "failureThreshold": 0}, check=err("failureThreshold"))
+case("health", "health", "validate_refuses_a_zero_threshold", "consecutiveFailures must be at least 1",
+     {"required": ["api"], "consecutiveFailures": 0}, check=err("consecutiveFailures"))
 case("health", "health", "validate_refuses_no_required_probe", "a health policy must require something",
-     {"required": [], "failureThreshold": 3}, check=err("at least one probe"))
+     {"required": [], "consecutiveFailures": 3}, check=err("at least one probe"))
 
 # ---------------------------------------------------------------- attestation-quarantine
 AQ = {"quarantineAfter": 3, "expelAfter": 5, "recoverAfter": 2}

@@ -36,10 +36,10 @@ pub struct Budget {
     pub name: Option<String>,
     /// The hosts this budget covers, across every channel and rollout.
     pub selector: Selector,
-    /// At most this many covered hosts in flight (≥ 1).
+    /// At most this many covered hosts in flight (0 freezes them).
     #[serde(default)]
     pub max_in_flight: Option<u32>,
-    /// At most this percentage (1–100) of covered hosts in flight.
+    /// At most this percentage (0–100) of covered hosts in flight (0 freezes them).
     #[serde(default)]
     pub max_in_flight_pct: Option<u8>,
 }
@@ -67,16 +67,12 @@ impl Policy for DisruptionBudget {
                     "budgets[{i}]: set maxInFlight, maxInFlightPct or both"
                 )));
             }
-            if b.max_in_flight == Some(0) {
-                return Err(ConfigError::invalid(format!(
-                    "budgets[{i}]: maxInFlight 0 would block every dispatch; halt the rollout instead"
-                )));
-            }
+            // 0 is allowed: it freezes the covered hosts (every candidate is refused, saying so).
             if let Some(pct) = b.max_in_flight_pct
-                && !(1..=100).contains(&pct)
+                && pct > 100
             {
                 return Err(ConfigError::invalid(format!(
-                    "budgets[{i}]: maxInFlightPct must be between 1 and 100, not {pct}"
+                    "budgets[{i}]: maxInFlightPct must be between 0 and 100, not {pct}"
                 )));
             }
             if b.selector.depth() > MAX_SELECTOR_DEPTH {
@@ -110,6 +106,13 @@ impl Room<'_> {
                 self.group,
                 pct_of(self.group, pct.into())
             ));
+        }
+        if self.limit == 0 {
+            return format!(
+                "disruption budget {} freezes its hosts ({})",
+                self.name,
+                parts.join(", ")
+            );
         }
         format!(
             "disruption budget {} is full: {} of {} in flight ({})",

@@ -1,6 +1,6 @@
 //! Built-in health policy `health`: a host is healthy when every required probe (http,
 //! tcp, exec, systemd-failed-units) passes on its latest result since activation,
-//! unhealthy when one failed `failureThreshold` times in a row after the grace period,
+//! unhealthy when one failed `consecutiveFailures` times in a row after the grace period,
 //! and pending otherwise.
 //!
 //! The logic is [`logic::Health`], plain Rust; on wasm32 it is exported as the `health`

@@ -4,7 +4,7 @@
 //! generation). For each required probe, in configuration order:
 //! - no result yet, or the latest older than `maxResultAgeSeconds` → **pending**;
 //! - the trailing run of failures taken after the grace period (`activated-at +
-//!   graceSeconds`) reaches `failureThreshold` → **unhealthy**;
+//!   graceSeconds`) reaches `consecutiveFailures` → **unhealthy**;
 //! - the latest result passed → this probe is fine;
 //! - otherwise (failing, below the threshold or within the grace period) → **pending**.
 //!
@@ -31,7 +31,7 @@ pub struct Config {
     /// Consecutive failures (after the grace period) that make the host unhealthy (≥ 1,
     /// default 3).
     #[serde(default = "default_threshold")]
-    pub failure_threshold: u32,
+    pub consecutive_failures: u32,
     /// Seconds after activation during which failures do not count.
     #[serde(default)]
     pub grace_seconds: u64,
@@ -70,8 +70,10 @@ impl Policy for Health {
                 )));
             }
         }
-        if cfg.failure_threshold == 0 {
-            return Err(ConfigError::invalid("failureThreshold must be at least 1"));
+        if cfg.consecutive_failures == 0 {
+            return Err(ConfigError::invalid(
+                "consecutiveFailures must be at least 1",
+            ));
         }
         if cfg.max_result_age_seconds == Some(0) {
             return Err(ConfigError::invalid(
@@ -168,10 +170,10 @@ fn judge(
         .rev()
         .take_while(|r| !r.passed && r.at >= grace_end)
         .count();
-    if failures >= cfg.failure_threshold as usize {
+    if failures >= cfg.consecutive_failures as usize {
         return Probe::Unhealthy(format!(
             "{what} failed {failures} consecutive time(s) (threshold {}): {}",
-            cfg.failure_threshold, latest.detail
+            cfg.consecutive_failures, latest.detail
         ));
     }
     if latest.passed {
@@ -184,7 +186,7 @@ fn judge(
     } else {
         Probe::Pending(format!(
             "{what} failing ({failures} of {} consecutive failures): {}",
-            cfg.failure_threshold, latest.detail
+            cfg.consecutive_failures, latest.detail
         ))
     }
 }
