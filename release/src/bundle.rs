@@ -51,7 +51,7 @@ pub enum BundleBuildError {
         reason: String,
     },
     /// The host runtime refuses the component; it must not be signed.
-    #[error("policy {name}: the host runtime refuses it: {source}")]
+    #[error("policy {name}: the host runtime refuses it")]
     Refused {
         /// Policy name.
         name: String,
