@@ -54,6 +54,10 @@ pub struct Scenario {
     /// Hosts whose health probes fail after activation.
     #[serde(default)]
     pub fail_probes: BTreeSet<String>,
+    /// How long a healthy host soaks before the control plane marks it `Soaked` (default:
+    /// the current wave's `soakMinutes` in the rollout policy's configuration, else 0).
+    #[serde(default)]
+    pub soak_minutes: Option<u64>,
 }
 
 /// One tick of the timeline.
@@ -141,6 +145,10 @@ pub fn simulate(
     for tick in 0..scenario.ticks {
         let now = scenario.start + u64::from(tick) * scenario.tick_seconds;
         let mut events = Vec::new();
+        let soak = 60
+            * scenario.soak_minutes.unwrap_or_else(|| {
+                wave_soak_minutes(&policies.rollout.config, rollout.current_wave)
+            });
         for h in &mut sim {
             advance(
                 h,
@@ -150,6 +158,12 @@ pub fn simulate(
                 &mut events,
                 &mut timeline.evaluations,
             )?;
+            // The control plane's part: a host healthy for the soak time is soaked.
+            if h.host.phase == HostPhase::Healthy && now.saturating_sub(h.host.phase_since) >= soak
+            {
+                set_phase(&mut h.host, HostPhase::Soaked, now);
+                events.push(format!("{}: soaked", h.host.name));
+            }
         }
         let snapshot: Vec<Host> = sim.iter().map(|h| h.host.clone()).collect();
         let plan = policies
@@ -259,6 +273,15 @@ pub fn simulate(
     }
     .to_owned();
     Ok(timeline)
+}
+
+/// `waves[wave].soakMinutes` of a rollout configuration shaped like the built-in `waves`
+/// policy's, else 0.
+fn wave_soak_minutes(config: &str, wave: u32) -> u64 {
+    serde_json::from_str::<serde_json::Value>(config)
+        .ok()
+        .and_then(|c| c.pointer(&format!("/waves/{wave}/soakMinutes"))?.as_u64())
+        .unwrap_or(0)
 }
 
 fn set_phase(host: &mut Host, phase: HostPhase, now: u64) {
