@@ -95,9 +95,12 @@ fn main() {
         std::hint::black_box(Sha256Digest::of(&bytes));
         t.elapsed()
     };
+    let fuel = std::cell::RefCell::new([0u64; 4]);
     let run_wasm = |timings: &mut [Duration; 4], receipts: &mut [Duration; 4]| {
         let t = Instant::now();
-        let plan = waves.plan(WAVES, &rollout_input).expect("plan").output;
+        let plan = waves.plan(WAVES, &rollout_input).expect("plan");
+        fuel.borrow_mut()[0] = plan.receipt.fuel_used;
+        let plan = plan.output;
         timings[0] += t.elapsed();
         let json = serde_json::to_value(&rollout_input).expect("json");
         receipts[0] += receipt_cost("plan", WAVES, json);
@@ -115,7 +118,9 @@ fn main() {
                 active: active.clone(),
             };
             let t = Instant::now();
-            let verdict = gate.admit(cfg, &input).expect("admit").output;
+            let verdict = gate.admit(cfg, &input).expect("admit");
+            fuel.borrow_mut()[i + 1] = verdict.receipt.fuel_used;
+            let verdict = verdict.output;
             timings[i + 1] += t.elapsed();
             let json = serde_json::to_value(&input).expect("json");
             receipts[i + 1] += receipt_cost("admit", cfg, json);
@@ -213,6 +218,11 @@ fn main() {
     }
     row("chain", w.iter().sum(), r.iter().sum(), n.iter().sum());
     println!("ratio = wasm / native; ratio* = (wasm - receipt hashing) / native");
+    let fuel = fuel.borrow();
+    println!(
+        "fuel per call: waves {}, channel-edges {}, host-edges {}, disruption-budget {}",
+        fuel[0], fuel[1], fuel[2], fuel[3]
+    );
     println!("admitted after the chain: {admitted_wasm} hosts");
 
     // The runtime's own floor: a gate that returns its candidates untouched, so the time is
@@ -242,10 +252,12 @@ fn main() {
         std::hint::black_box(floor.admit("{}", &input).expect("admit"));
     }
     let floor_time = t.elapsed();
+    let floor_fuel = floor.admit("{}", &input).expect("admit").receipt.fuel_used;
     println!(
-        "runtime floor: empty call (fresh instance) {:.3} ms; identity gate over {HOSTS} hosts and candidates {:.2} ms (incl. receipt)",
+        "runtime floor: empty call (fresh instance) {:.3} ms; identity gate over {HOSTS} hosts and candidates {:.2} ms (incl. receipt), fuel {}",
         ms(per(validate)),
-        ms(per(floor_time))
+        ms(per(floor_time)),
+        floor_fuel
     );
     let _ = std::fs::remove_dir_all(&cache);
 }
