@@ -38,3 +38,15 @@ pub use receipt::{Evaluation, Evidence, Receipt, Replay};
 /// The exact wasmtime version policies are compiled and metered with; receipts are only
 /// reproducible under the same one.
 pub const WASMTIME_VERSION: &str = "48.0.8";
+
+#[cfg(test)]
+mod tests {
+    /// The control plane evaluates policies from several threads at once.
+    #[test]
+    fn engine_and_policies_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<crate::PolicyEngine>();
+        assert_send_sync::<crate::Policy>();
+        assert_send_sync::<crate::bundle::BundleDir>();
+    }
+}

@@ -84,3 +84,37 @@ fn every_builtin_loads_and_validates_its_empty_config_deterministically() {
         assert_eq!(a.receipt, b.receipt, "{name}");
     }
 }
+
+#[test]
+fn concurrent_evaluations_of_one_policy_agree() {
+    let bytes = builtin("disruption-budget");
+    let spec = spec_for("disruption-budget", PolicyKind::Gate, &bytes);
+    let engine = common::engine();
+    let (policy, _) = engine.load(&spec, &bytes).expect("loads");
+    let input = gate_input(100, 30);
+    let reference = policy
+        .admit(BUDGET_CONFIG, &input)
+        .expect("evaluates")
+        .receipt;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..50)
+                        .map(|_| {
+                            policy
+                                .admit(BUDGET_CONFIG, &input)
+                                .expect("evaluates")
+                                .receipt
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for receipt in h.join().expect("thread") {
+                assert_eq!(receipt, reference);
+            }
+        }
+    });
+}
