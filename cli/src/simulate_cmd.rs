@@ -114,13 +114,14 @@ pub fn run(args: Args, json: bool) -> Result<(), Failure> {
     );
     for t in &timeline.ticks {
         let minutes = (t.now - scenario.start) / 60;
+        // Agents report first (their events happened before the plan), then the decision.
+        for e in &t.events {
+            println!("tick {:>3} +{:>4}m  agent: {e}", t.tick, minutes);
+        }
         println!(
             "tick {:>3} +{:>4}m  wave {}  {}",
             t.tick, minutes, t.wave, t.step
         );
-        for e in &t.events {
-            println!("                      {e}");
-        }
         if !t.dispatched.is_empty() {
             println!(
                 "                      dispatch {}: {}",
