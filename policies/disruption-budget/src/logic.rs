@@ -92,6 +92,9 @@ struct Room<'c> {
     group: usize,
     limit: usize,
     in_flight: usize,
+    /// The refusal reason, once the budget is full. A full budget stays full for the rest
+    /// of the call (nothing more is admitted into it), so the text is built once.
+    full: Option<String>,
 }
 
 impl Room<'_> {
@@ -151,29 +154,26 @@ impl GatePolicy for DisruptionBudget {
                     group,
                     limit: by_count.min(by_pct),
                     in_flight,
+                    full: None,
                 }
             })
             .collect();
         gate_each(input, |host| {
-            let matching: Vec<usize> = rooms
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.budget.selector.matches(host))
-                .map(|(i, _)| i)
-                .collect();
             if host.phase.is_disrupted() {
                 // Already counted in every matching budget.
                 return Ok(());
             }
-            if let Some(full) = matching
-                .iter()
-                .map(|&i| &rooms[i])
-                .find(|r| r.in_flight >= r.limit)
+            if let Some(room) = rooms
+                .iter_mut()
+                .find(|r| r.in_flight >= r.limit && r.budget.selector.matches(host))
             {
-                return Err(full.explain());
+                if room.full.is_none() {
+                    room.full = Some(room.explain());
+                }
+                return Err(room.full.clone().unwrap_or_default());
             }
-            for i in matching {
-                rooms[i].in_flight += 1;
+            for room in rooms.iter_mut().filter(|r| r.budget.selector.matches(host)) {
+                room.in_flight += 1;
             }
             Ok(())
         })

@@ -1,9 +1,7 @@
 //! The host-edges gate as a pure function of its configuration and the snapshot.
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
-
-use convoy_policy_sdk::eval::gate_each;
+use convoy_policy_sdk::eval::{HostIndex, gate_each};
 use convoy_policy_sdk::graph::{find_cycle, waits_for};
 use convoy_policy_sdk::{ConfigError, GateInput, GatePolicy, Host, Policy, Verdict};
 use serde::Deserialize;
@@ -69,8 +67,7 @@ impl GatePolicy for HostEdges {
                 .iter()
                 .map(|e| (e.after.as_str(), e.before.as_str())),
         );
-        let hosts: BTreeMap<&str, &Host> =
-            input.hosts.iter().map(|h| (h.name.as_str(), h)).collect();
+        let hosts = HostIndex::new(&input.hosts);
         gate_each(input, |candidate| {
             let Some(afters) = graph.get(candidate.name.as_str()) else {
                 return Ok(());

@@ -9,6 +9,16 @@
 #[doc(hidden)]
 pub use wit_bindgen;
 
+/// Leaves a large input unfreed. Every evaluation runs in a fresh instance whose memory
+/// the host throws away whole (DESIGN.md §3: fuel is only reproducible that way), so
+/// freeing a 10,000-host snapshot string by string first is wasted work. Were an instance
+/// ever reused, its memory would grow until the host's memory limit traps: a typed error,
+/// never a wrong answer.
+#[cfg(any(feature = "rollout", feature = "gate"))]
+fn discard<T>(input: T) {
+    core::mem::forget(input);
+}
+
 /// `From` between two C-like enums with the same variant names.
 macro_rules! map_enum {
     ($from:ty => $to:ty { $($v:ident),* $(,)? }) => {
@@ -98,6 +108,7 @@ pub mod rollout {
                 hosts: hosts(input.hosts),
             };
             let plan = crate::eval::plan::<P>(&cfg, &input);
+            super::discard(input);
             Plan {
                 step: match plan.step {
                     sdk::Step::Hold(r) => Step::Hold(r),
@@ -149,6 +160,7 @@ pub mod gate {
                 active: input.active.into_iter().map(Into::into).collect(),
             };
             let verdict = crate::eval::admit::<P>(&cfg, &input);
+            super::discard(input);
             Verdict {
                 admitted: verdict.admitted,
                 refused: verdict

@@ -27,6 +27,12 @@ pub mod types;
 #[doc(hidden)]
 pub mod glue;
 
+// The guests' allocator (wasm32 only); a crate that brings its own global allocator
+// disables it with the SDK's `system-allocator` feature.
+#[cfg(all(target_arch = "wasm32", not(feature = "system-allocator")))]
+#[doc(hidden)]
+pub mod bump;
+
 pub use config::{ConfigError, parse_config};
 pub use eval::{AttestationPolicy, GatePolicy, HealthPolicy, Policy, RolloutPolicy};
 pub use selector::Selector;

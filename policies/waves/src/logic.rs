@@ -187,7 +187,7 @@ enum Status {
     Done,
     Skipped(String),
     Waiting(String),
-    Candidate(String),
+    Candidate,
 }
 
 impl RolloutPolicy for Waves {
@@ -268,6 +268,8 @@ impl RolloutPolicy for Waves {
             .map(|(_, h)| *h)
             .collect();
         let (mut done, mut waiting) = (0usize, Vec::new());
+        // Every candidate of the wave has the same reason: built once, not per host.
+        let candidate_reason = format!("wave {current} ({name}): not on the target closure");
         for h in &members {
             let status = if let Some(why) = failure(h, input.now, stuck_after) {
                 Status::Skipped(format!("{why} (tolerated)"))
@@ -278,9 +280,9 @@ impl RolloutPolicy for Waves {
                 Status::Done => done += 1,
                 Status::Skipped(why) => plan.notes.push(format!("skipped {}: {why}", h.name)),
                 Status::Waiting(why) => waiting.push(format!("{} {why}", h.name)),
-                Status::Candidate(why) => plan.candidates.push(Candidate {
+                Status::Candidate => plan.candidates.push(Candidate {
                     host: h.name.clone(),
-                    reason: format!("wave {current} ({name}): {why}"),
+                    reason: candidate_reason.clone(),
                 }),
             }
         }
@@ -395,5 +397,5 @@ fn status(h: &Host, now: u64, soak: u64, offline_after: u64, wave_started_at: u6
         // On target but neither confirmed nor in flight: wait for the agent's report.
         return Status::Waiting(format!("{:?} on the target closure", h.phase));
     }
-    Status::Candidate("not on the target closure".into())
+    Status::Candidate
 }
