@@ -25,7 +25,7 @@ convoy.mkFleet {
     freshnessWindowMinutes = 240;
     policies = [
       {
-        name = "health";
+        name = "gpu-health";
         kind = "health";
         sha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         config = {
@@ -40,7 +40,7 @@ convoy.mkFleet {
         };
       }
       {
-        name = "attestation-quarantine";
+        name = "tpm-attestation";
         kind = "attestation";
         config.consecutiveFailures = 3;
       }
@@ -55,7 +55,7 @@ convoy.mkFleet {
       }
     ];
     healthGate = {
-      policy = "health";
+      policy = "gpu-health";
       timeoutMinutes = 90;
     };
     onHealthFailure = "rollback-and-halt";
