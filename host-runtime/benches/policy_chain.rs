@@ -86,15 +86,24 @@ fn main() {
     // One chain in wasm: plan, then each gate on the survivors of the previous one.
     // What the receipt costs inside each call: the same canonical JSON + sha256 of
     // {function, config, input} that the runtime computes, timed on its own.
-    let receipt_cost = |function: &str, cfg: &str, input: serde_json::Value| {
+    fn receipt_cost<I: serde::Serialize>(function: &str, config: &str, input: &I) -> Duration {
+        // The same shape as the runtime's receipt input, serialised the same (typed) way.
+        #[derive(serde::Serialize)]
+        struct Call<'a, I> {
+            function: &'a str,
+            config: &'a str,
+            input: &'a I,
+        }
         let t = Instant::now();
-        let bytes = convoy_proto::json::canonical_bytes(&serde_json::json!({
-            "function": function, "config": cfg, "input": input
-        }))
+        let bytes = convoy_proto::json::canonical_bytes(&Call {
+            function,
+            config,
+            input,
+        })
         .expect("canonical");
         std::hint::black_box(Sha256Digest::of(&bytes));
         t.elapsed()
-    };
+    }
     let fuel = std::cell::RefCell::new([0u64; 4]);
     let run_wasm = |timings: &mut [Duration; 4], receipts: &mut [Duration; 4]| {
         let t = Instant::now();
@@ -102,8 +111,7 @@ fn main() {
         fuel.borrow_mut()[0] = plan.receipt.fuel_used;
         let plan = plan.output;
         timings[0] += t.elapsed();
-        let json = serde_json::to_value(&rollout_input).expect("json");
-        receipts[0] += receipt_cost("plan", WAVES, json);
+        receipts[0] += receipt_cost("plan", WAVES, &rollout_input);
         assert!(
             matches!(plan.step, Step::Hold(_) | Step::Promote(_)),
             "{:?}",
@@ -122,8 +130,7 @@ fn main() {
             fuel.borrow_mut()[i + 1] = verdict.receipt.fuel_used;
             let verdict = verdict.output;
             timings[i + 1] += t.elapsed();
-            let json = serde_json::to_value(&input).expect("json");
-            receipts[i + 1] += receipt_cost("admit", cfg, json);
+            receipts[i + 1] += receipt_cost("admit", cfg, &input);
             candidates = verdict.admitted;
         }
         candidates.len()
