@@ -20,14 +20,15 @@ pub(crate) fn verdict(input: &GateInput, out: &Verdict) -> Result<(), String> {
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
         .collect();
-    let mut seen = HashSet::new();
+    // Indexed by a name's (last) position among the candidates: no string copies.
+    let mut decided = vec![false; input.candidates.len()];
     let mut check_list = |label: &str, names: &mut dyn Iterator<Item = &str>| {
         let mut last = None;
         for name in names {
             let Some(&pos) = position.get(name) else {
                 return Err(format!("{label} host `{name}` was not a candidate"));
             };
-            if !seen.insert(name.to_owned()) {
+            if std::mem::replace(&mut decided[pos], true) {
                 return Err(format!("candidate `{name}` decided twice"));
             }
             if last.is_some_and(|l| pos < l) {
@@ -44,7 +45,11 @@ pub(crate) fn verdict(input: &GateInput, out: &Verdict) -> Result<(), String> {
     if let Some(r) = out.refused.iter().find(|r| r.reason.trim().is_empty()) {
         return Err(format!("refusal of `{}` has no reason", r.host));
     }
-    if let Some(missing) = input.candidates.iter().find(|c| !seen.contains(c.as_str())) {
+    if let Some(missing) = input
+        .candidates
+        .iter()
+        .find(|c| position.get(c.as_str()).is_none_or(|&p| !decided[p]))
+    {
         return Err(format!(
             "candidate `{missing}` neither admitted nor refused"
         ));
@@ -110,4 +115,55 @@ pub(crate) fn attestation(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::types::Refusal;
+
+    fn input(candidates: &[&str]) -> GateInput {
+        GateInput {
+            now: 0,
+            candidates: candidates.iter().map(|c| (*c).to_owned()).collect(),
+            hosts: Vec::new(),
+            active: Vec::new(),
+        }
+    }
+
+    fn out(admitted: &[&str], refused: &[&str]) -> Verdict {
+        Verdict {
+            admitted: admitted.iter().map(|c| (*c).to_owned()).collect(),
+            refused: refused
+                .iter()
+                .map(|h| Refusal {
+                    host: (*h).to_owned(),
+                    reason: "full".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_gate_decides_each_candidate_once_in_order() {
+        let i = input(&["a", "b", "c"]);
+        assert_eq!(verdict(&i, &out(&["a", "c"], &["b"])), Ok(()));
+        assert!(
+            verdict(&i, &out(&["a", "x"], &["b", "c"]))
+                .is_err_and(|e| e.contains("not a candidate"))
+        );
+        assert!(verdict(&i, &out(&["a", "a"], &["b", "c"])).is_err_and(|e| e.contains("twice")));
+        assert!(verdict(&i, &out(&["a"], &["a", "b", "c"])).is_err_and(|e| e.contains("twice")));
+        assert!(verdict(&i, &out(&["c", "a"], &["b"])).is_err_and(|e| e.contains("order")));
+        assert!(verdict(&i, &out(&["a"], &["b"])).is_err_and(|e| e.contains("`c` neither")));
+        // A candidate listed twice is decided once.
+        assert_eq!(
+            verdict(&input(&["a", "a", "b"]), &out(&["a", "b"], &[])),
+            Ok(())
+        );
+        // A refusal without a reason.
+        let mut v = out(&["a", "b"], &["c"]);
+        v.refused[0].reason = " ".into();
+        assert!(verdict(&i, &v).is_err_and(|e| e.contains("no reason")));
+    }
 }
