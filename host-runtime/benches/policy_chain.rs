@@ -7,7 +7,8 @@
 //! the same policy logic compiled natively (the policies' rlib crates, same SDK entry
 //! points, configuration parsed on every call in both).
 //!
-//! Run: `CARGO_TARGET_DIR=target-policy cargo bench -p convoy-host-runtime --bench policy_chain`
+//! Run: `cargo bench -p convoy-host-runtime --bench policy_chain` (the workspace target dir:
+//! `target-policy` belongs to the separate policies workspace, and sharing it mixes the two).
 //! (set `CONVOY_POLICY_COMPONENTS=DIR` to reuse components built by `policies/build.sh`).
 
 use std::path::{Path, PathBuf};

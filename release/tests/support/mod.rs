@@ -115,7 +115,7 @@ pub fn builtin_policies_dir() -> PathBuf {
 /// [`fleet_json`] whose channel uses the health and disruption-budget built-ins, unpinned.
 pub fn fleet_json_with_policies(hosts: &[&str], budget_config: &str) -> String {
     let policies = format!(
-        r#""policies":[{{"name":"disruption-budget","kind":"gate","sha256":null,"config":{budget_config}}},{{"name":"health","kind":"health","sha256":null,"config":{{"failureThreshold":3,"graceSeconds":120,"required":["api"]}}}}]"#
+        r#""policies":[{{"name":"disruption-budget","kind":"gate","sha256":null,"config":{budget_config}}},{{"name":"health","kind":"health","sha256":null,"config":{{"consecutiveFailures":3,"graceSeconds":120,"required":["api"]}}}}]"#
     );
     let plain = fleet_json(hosts);
     let start = plain.find("\"policies\":[").unwrap();
