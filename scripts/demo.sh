@@ -81,8 +81,14 @@ nix-store --delete "$closure" >/dev/null 2>&1 || true
 nix copy --from "file://$out/cache" "$closure" --option trusted-public-keys "$(cat "$out/keys/cache.pub")" --option require-sigs true
 echo "web1 closure $closure fetched; it has $(ls "$closure/bin")"
 
-step "convoy simulate: the stable channel's rollout under its signed policies"
-"$convoy" simulate --fleet "$out/artifacts/fleet.resolved.json" --bundle "$out/artifacts/policies" \
-  --org-root "$out/keys/org-root.pub" --trust-root "$out/keys/trust-root.json" --channel stable
+simulate() {
+  "$convoy" simulate --fleet "$out/artifacts/fleet.resolved.json" --bundle "$out/artifacts/policies" \
+    --org-root "$out/keys/org-root.pub" --trust-root "$out/keys/trust-root.json" --channel stable "$@"
+}
+step "convoy simulate: the stable channel's rollout under its signed policies, no faults"
+simulate
+
+step "convoy simulate: the same rollout when web1's health probes fail (rollback-and-halt)"
+simulate --scenario nix/examples/demo/scenario-web1-probes-fail.json
 
 step "done: artifacts in $out/artifacts"
