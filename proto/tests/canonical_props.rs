@@ -1,6 +1,7 @@
-//! Properties of canonical JSON over arbitrary documents: canonicalising is idempotent, the
-//! strict canonical parser accepts exactly what we write and reads back the same value, and
-//! any other spelling of the same document is refused as non-canonical.
+//! Properties of canonical JSON over arbitrary documents: our streaming canonicaliser writes
+//! exactly what the reference (`serde_json_canonicalizer`) writes, the strict canonical
+//! parser accepts exactly that and reads back the same value, and any other spelling of the
+//! same document is refused as non-canonical.
 #![allow(clippy::unwrap_used)]
 
 use convoy_proto::json::{self, JsonError, MAX_SAFE_INTEGER};
@@ -9,44 +10,49 @@ use serde_json::{Map, Number, Value};
 
 fn arb_json() -> impl Strategy<Value = Value> {
     let safe = MAX_SAFE_INTEGER as i64;
+    let number = |f: f64| {
+        Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    };
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         (-safe..=safe).prop_map(|i| Value::Number(i.into())),
-        // Non-integral doubles, including tiny and huge exponents.
-        (any::<i32>(), -300i32..=0).prop_map(|(m, e)| {
-            let f = (f64::from(m) + 0.5) * 10f64.powi(e);
-            Number::from_f64(f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null)
-        }),
+        // Non-integral doubles: small exponents, and any bit pattern that is one.
+        (any::<i32>(), -300i32..=0)
+            .prop_map(move |(m, e)| number((f64::from(m) + 0.5) * 10f64.powi(e))),
+        any::<f64>()
+            .prop_filter("non-integral finite", |f| f.is_finite() && f.fract() != 0.0)
+            .prop_map(number),
         "\\PC{0,12}".prop_map(Value::String),
-        // Control characters, quotes, backslashes and astral-plane characters.
+        // Control characters, quotes, backslashes, astral-plane and high-BMP characters
+        // (whose UTF-8 and UTF-16 orders differ).
         prop::collection::vec(
-            prop_oneof![
-                Just('\u{0}'),
-                Just('\u{1f}'),
-                Just('"'),
-                Just('\\'),
-                Just('😀'),
-                Just('\u{7f}'),
-                Just('é')
-            ],
+            prop::sample::select(vec![
+                '\u{0}', '\u{1f}', '"', '\\', '😀', '\u{7f}', 'é', '\u{fb33}'
+            ]),
             0..6
         )
         .prop_map(|c| Value::String(c.into_iter().collect())),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
+        let key = "\\PC{0,6}|[\u{e000}-\u{ffff}\u{10000}-\u{10ffff}]{1,2}";
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec(("\\PC{0,6}", inner), 0..6)
+            prop::collection::vec((key, inner), 0..6)
                 .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
         ]
     })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn canonical_bytes_match_the_reference_canonicaliser(value in arb_json()) {
+        prop_assert_eq!(json::canonical_bytes(&value).unwrap(), serde_json_canonicalizer::to_vec(&value).unwrap());
+    }
 
     #[test]
     fn canonical_bytes_parse_back_to_the_same_value(value in arb_json()) {
