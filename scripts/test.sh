@@ -26,6 +26,8 @@ step "guest policies: build the import-free components (policies/out)"
 policies/build.sh
 
 step "workspace tests (proto, release, cli, host-runtime, policy-tests)"
+# Every test that runs the real built-ins uses the components just built.
+export CONVOY_POLICY_COMPONENTS="$PWD/policies/out"
 cargo test --workspace
 
 step "policy scenario fixtures through wasmtime (convoy policy test)"

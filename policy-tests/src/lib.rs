@@ -8,7 +8,10 @@
 //! collects the [`FixtureOutcome`]s; it is what `convoy policy test DIR` prints. [`simulate`]
 //! runs a whole rollout of a channel under its policies, tick by tick (`convoy simulate`).
 
+mod builtins;
 pub mod simulate;
+
+pub use builtins::{BUILTINS, builtin_components};
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -6,23 +6,8 @@ use std::path::{Path, PathBuf};
 use convoy_host_runtime::PolicyEngine;
 use convoy_policy_tests::{ComponentSource, Runner};
 
-/// Builds the built-ins with `convoy-policy-build` (or takes `$CONVOY_POLICY_COMPONENTS`).
 fn components() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CONVOY_POLICY_COMPONENTS") {
-        return PathBuf::from(dir);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("builtin-policies");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["run", "-q", "--manifest-path"])
-        .arg(root.join("policies/Cargo.toml"))
-        .args(["-p", "convoy-policy-build", "--", "--out"])
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run convoy-policy-build");
-    assert!(status.success(), "building the built-in policies failed");
-    out
+    convoy_policy_tests::builtin_components().expect("the built-in policy components")
 }
 
 #[test]

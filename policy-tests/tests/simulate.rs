@@ -2,28 +2,14 @@
 //! failing probe in the canary wave halts it, an offline host is skipped.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use convoy_host_runtime::{PolicyEngine, PolicyKind, PolicySpec};
 use convoy_policy_tests::simulate::{ChannelPolicies, Configured, Scenario, Timeline, simulate};
 use convoy_proto::Sha256Digest;
 
 fn components() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CONVOY_POLICY_COMPONENTS") {
-        return PathBuf::from(dir);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("builtin-policies");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["run", "-q", "--manifest-path"])
-        .arg(root.join("policies/Cargo.toml"))
-        .args(["-p", "convoy-policy-build", "--", "--out"])
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run convoy-policy-build");
-    assert!(status.success(), "building the built-in policies failed");
-    out
+    convoy_policy_tests::builtin_components().expect("the built-in policy components")
 }
 
 fn configured(engine: &PolicyEngine, name: &str, kind: PolicyKind, config: &str) -> Configured {

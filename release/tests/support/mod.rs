@@ -90,26 +90,9 @@ pub fn keys(dir: &Path, since: Timestamp) -> Keys {
     }
 }
 
-/// The built-in policy components, built by `policies/build.sh` (run here if missing, as
-/// the test command does before `cargo test`).
+/// The built-in policy components (see `convoy_policy_tests::builtin_components`).
 pub fn builtin_policies_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = root.join("policies/out");
-    let names = [
-        "waves",
-        "channel-edges",
-        "host-edges",
-        "disruption-budget",
-        "health",
-        "attestation-quarantine",
-    ];
-    if !names.iter().all(|n| out.join(format!("{n}.wasm")).exists()) {
-        let status = std::process::Command::new(root.join("policies/build.sh"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "policies/build.sh failed");
-    }
-    out
+    convoy_policy_tests::builtin_components().unwrap()
 }
 
 /// [`fleet_json`] whose channel uses the health and disruption-budget built-ins, unpinned.
