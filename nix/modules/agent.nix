@@ -69,7 +69,7 @@ let
         policyOverrides
         ;
       trustRoot = "${cfg.trustRoot}";
-      orgRootPublicKey = cfg.orgRootPublicKey;
+      orgRoot = cfg.orgRoot;
       binaryCache = { inherit (cfg.binaryCache) url publicKey; };
       activation = { inherit (cfg.activation) confirmTimeoutSeconds; };
       probes = lib.mapAttrs (_: p: { inherit (p) kind target intervalSeconds timeoutSeconds critical; }) cfg.probes;
@@ -112,10 +112,10 @@ in
       description = "The signed trust root (public data) that lists the release keys; the agent verifies every artifact against it and refuses anything else.";
     };
 
-    orgRootPublicKey = mkOption {
-      type = types.str;
-      example = "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
-      description = "The org root's public key, pinned here so that the trust root itself is verified (public data).";
+    orgRoot = mkOption {
+      type = types.path;
+      example = literalExpression "./org-root.pub";
+      description = "The org root's public key file, as `convoy keygen` writes it (`org-root.pub`; public data), pinned here so that the trust root itself is verified.";
     };
 
     binaryCache = {

@@ -42,7 +42,7 @@ let
         logLevel
         ;
       trustRoot = "${cfg.trustRoot}";
-      orgRootPublicKey = cfg.orgRootPublicKey;
+      orgRoot = cfg.orgRoot;
       tls = {
         certificate = "${cfg.tls.certificateFile}";
       };
@@ -100,10 +100,10 @@ in
       description = "The signed trust root (public data) listing the release keys allowed to sign artifacts.";
     };
 
-    orgRootPublicKey = mkOption {
-      type = types.str;
-      example = "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
-      description = "The org root's public key: verifies the trust root and the bootstrap tokens hosts enroll with (public data).";
+    orgRoot = mkOption {
+      type = types.path;
+      example = literalExpression "./org-root.pub";
+      description = "The org root's public key file, as `convoy keygen` writes it (`org-root.pub`; public data): verifies the trust root and the bootstrap tokens hosts enroll with.";
     };
 
     tls = {

@@ -48,7 +48,7 @@ let
     enable = true;
     controlPlaneUrl = "https://cp.example.org:8443";
     trustRoot = "/etc/convoy/trust-root.signed.json";
-    orgRootPublicKey = "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    orgRoot = "/etc/convoy/org-root.pub";
     binaryCache = {
       url = "https://cache.example.org";
       publicKey = "cache.example.org-1:4uX7sBQe1Ol0BqRJm5tP3A6a2mA1Yf0b6t1OCj8TCUI=";
@@ -105,7 +105,7 @@ let
     enable = true;
     artifactsUrl = "https://releases.example.org/fleet/";
     trustRoot = "/etc/convoy/trust-root.signed.json";
-    orgRootPublicKey = "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    orgRoot = "/etc/convoy/org-root.pub";
     tls = {
       certificateFile = "/etc/convoy/cp.crt";
       keyFile = "/run/keys/cp.key";
