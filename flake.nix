@@ -29,6 +29,10 @@
     {
       lib = import ./nix/lib;
 
+      # Fleets defined in this repository, as mkFleet returns them; CI releases one with
+      #   convoy-release publish --fleet-flake .#fleets.demo.resolved ...
+      fleets.demo = import ./nix/examples/demo/fleet.nix;
+
       nixosModules = modules // {
         default = {
           imports = builtins.attrValues modules;

@@ -496,3 +496,56 @@ fn a_missing_or_broken_policy_component_publishes_nothing() {
     );
     assert!(!f.out().exists(), "nothing published");
 }
+
+#[test]
+fn releases_the_demo_fleet_straight_from_a_flake_attribute() {
+    let f = fixture(&["placeholder"], &[]);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let flake = format!("git+file://{}#fleets.demo.resolved", repo.display());
+    let systems = repo.join("nix/examples/demo/systems.nix");
+    let policies = support::builtin_policies_dir();
+    let cache = f.cache();
+    let out = f.out();
+    let args = [
+        "--json",
+        "publish",
+        "--fleet-flake",
+        &flake,
+        "--systems",
+        systems.to_str().unwrap(),
+        "--cache",
+        &cache,
+        "--cache-key",
+        f.keys.cache_key.to_str().unwrap(),
+        "--policies-dir",
+        policies.to_str().unwrap(),
+        "--release-key",
+        f.keys.release_key.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--trust-root",
+        f.keys.trust_root.to_str().unwrap(),
+        "--org-root",
+        f.keys.org_pub.to_str().unwrap(),
+        "--now",
+        NOW,
+    ];
+    ok(&release_cmd(&args));
+    let fleet = f.verify(NOW);
+    assert_eq!(
+        fleet.hosts.keys().collect::<Vec<_>>(),
+        ["ci1", "db1", "lb1", "web1", "web2"]
+    );
+    assert!(fleet.hosts.values().all(|h| h.closure_hash.is_some()));
+    assert!(
+        fleet
+            .channels
+            .values()
+            .flat_map(|c| &c.policies)
+            .all(|p| p.sha256.is_some()),
+        "every policy pinned"
+    );
+}
