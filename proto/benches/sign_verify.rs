@@ -34,11 +34,22 @@ fn main() {
         verify_t.push(t.elapsed());
         assert_eq!(verified.hosts.len(), hosts);
     }
+    let mut canon_t = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let bytes = convoy_proto::json::canonical_bytes(&fleet).expect("canonical bytes");
+        canon_t.push(t.elapsed());
+        std::hint::black_box(bytes);
+    }
     let median = |v: &mut Vec<Duration>| {
         v.sort();
         v[v.len() / 2]
     };
-    let (s, v) = (median(&mut sign_t), median(&mut verify_t));
+    let (s, v, c) = (
+        median(&mut sign_t),
+        median(&mut verify_t),
+        median(&mut canon_t),
+    );
     let total = s + v;
     let mib = size as f64 / (1024.0 * 1024.0);
     println!(
@@ -53,6 +64,11 @@ fn main() {
         "verify (strict parse + canonical check + Ed25519 + typed parse): {:>8.1} ms  {:>6.1} MiB/s",
         ms(v),
         mib / v.as_secs_f64()
+    );
+    println!(
+        "canonical bytes alone (what a policy receipt hashes): {:>8.1} ms  {:>6.1} MiB/s",
+        ms(c),
+        mib / c.as_secs_f64()
     );
     println!(
         "sign + verify:                                      {:>8.1} ms  (goal < 200 ms: {})",
