@@ -9,31 +9,13 @@
 use std::collections::BTreeMap;
 
 use convoy_policy_sdk::eval::gate_each;
-use convoy_policy_sdk::graph::{find_cycle, waits_for};
+use convoy_policy_sdk::graph::EdgesConfig;
 use convoy_policy_sdk::{
     ConfigError, GateInput, GatePolicy, Host, HostPhase, Policy, RolloutState, Verdict,
 };
-use serde::Deserialize;
 
-/// Configuration of the channel-edges gate.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Config {
-    /// Ordering constraints between channels.
-    #[serde(default)]
-    pub edges: Vec<Edge>,
-}
-
-/// `after` waits until `before` has converged (the shape of `channelEdges` in
-/// fleet.resolved.json).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Edge {
-    /// The gating channel.
-    pub before: String,
-    /// The gated channel.
-    pub after: String,
-}
+/// Configuration of the channel-edges gate: the fleet's channelEdges.
+pub type Config = EdgesConfig;
 
 /// The channel-edges gate.
 pub struct ChannelEdges;
@@ -42,41 +24,13 @@ impl Policy for ChannelEdges {
     type Config = Config;
 
     fn check(cfg: &Config) -> Result<(), ConfigError> {
-        for (i, e) in cfg.edges.iter().enumerate() {
-            if e.before.is_empty() || e.after.is_empty() {
-                return Err(ConfigError::invalid(format!(
-                    "edges[{i}]: channel names must not be empty"
-                )));
-            }
-            if e.before == e.after {
-                return Err(ConfigError::invalid(format!(
-                    "edges[{i}]: channel {} cannot wait for itself",
-                    e.after
-                )));
-            }
-        }
-        let graph = waits_for(
-            cfg.edges
-                .iter()
-                .map(|e| (e.after.as_str(), e.before.as_str())),
-        );
-        match find_cycle(&graph) {
-            Some(cycle) => Err(ConfigError::invalid(format!(
-                "channel edges form a cycle: {}",
-                cycle.join(" → ")
-            ))),
-            None => Ok(()),
-        }
+        cfg.check("channel")
     }
 }
 
 impl GatePolicy for ChannelEdges {
     fn admit(cfg: &Config, input: &GateInput) -> Verdict {
-        let graph = waits_for(
-            cfg.edges
-                .iter()
-                .map(|e| (e.after.as_str(), e.before.as_str())),
-        );
+        let graph = cfg.graph();
         // Each gating channel's state is computed once, whatever the number of candidates.
         let mut waiting: BTreeMap<&str, Option<String>> = BTreeMap::new();
         for befores in graph.values() {

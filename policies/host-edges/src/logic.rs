@@ -2,28 +2,11 @@
 #![forbid(unsafe_code)]
 
 use convoy_policy_sdk::eval::{HostIndex, gate_each};
-use convoy_policy_sdk::graph::{find_cycle, waits_for};
+use convoy_policy_sdk::graph::EdgesConfig;
 use convoy_policy_sdk::{ConfigError, GateInput, GatePolicy, Host, Policy, Verdict};
-use serde::Deserialize;
 
-/// Configuration of the host-edges gate.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Config {
-    /// Dependencies between hosts.
-    #[serde(default)]
-    pub edges: Vec<Edge>,
-}
-
-/// `after` waits until `before` has converged (the shape of `edges` in fleet.resolved.json).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Edge {
-    /// The host that goes first.
-    pub before: String,
-    /// The host that waits.
-    pub after: String,
-}
+/// Configuration of the host-edges gate: the fleet's edges.
+pub type Config = EdgesConfig;
 
 /// The host-edges gate.
 pub struct HostEdges;
@@ -32,41 +15,13 @@ impl Policy for HostEdges {
     type Config = Config;
 
     fn check(cfg: &Config) -> Result<(), ConfigError> {
-        for (i, e) in cfg.edges.iter().enumerate() {
-            if e.before.is_empty() || e.after.is_empty() {
-                return Err(ConfigError::invalid(format!(
-                    "edges[{i}]: host names must not be empty"
-                )));
-            }
-            if e.before == e.after {
-                return Err(ConfigError::invalid(format!(
-                    "edges[{i}]: host {} cannot wait for itself",
-                    e.after
-                )));
-            }
-        }
-        let graph = waits_for(
-            cfg.edges
-                .iter()
-                .map(|e| (e.after.as_str(), e.before.as_str())),
-        );
-        match find_cycle(&graph) {
-            Some(cycle) => Err(ConfigError::invalid(format!(
-                "host edges form a cycle: {}",
-                cycle.join(" → ")
-            ))),
-            None => Ok(()),
-        }
+        cfg.check("host")
     }
 }
 
 impl GatePolicy for HostEdges {
     fn admit(cfg: &Config, input: &GateInput) -> Verdict {
-        let graph = waits_for(
-            cfg.edges
-                .iter()
-                .map(|e| (e.after.as_str(), e.before.as_str())),
-        );
+        let graph = cfg.graph();
         let hosts = HostIndex::new(&input.hosts);
         gate_each(input, |candidate| {
             let Some(afters) = graph.get(candidate.name.as_str()) else {

@@ -4,6 +4,66 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Deserialize;
+
+use crate::ConfigError;
+
+/// The configuration of an edge gate, `{"edges": [{"before", "after"}]}`: the shape of
+/// `edges` and `channelEdges` in fleet.resolved.json.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EdgesConfig {
+    /// Ordering constraints.
+    #[serde(default)]
+    pub edges: Vec<Edge>,
+}
+
+/// `after` waits until `before` has converged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Edge {
+    /// What goes first.
+    pub before: String,
+    /// What waits.
+    pub after: String,
+}
+
+impl EdgesConfig {
+    /// `waiter → what it waits for`.
+    pub fn graph(&self) -> BTreeMap<&str, BTreeSet<&str>> {
+        waits_for(
+            self.edges
+                .iter()
+                .map(|e| (e.after.as_str(), e.before.as_str())),
+        )
+    }
+
+    /// Refuses empty names, self-edges and cycles; `noun` names what the edges join
+    /// (`channel`, `host`) in the messages.
+    pub fn check(&self, noun: &str) -> Result<(), ConfigError> {
+        for (i, e) in self.edges.iter().enumerate() {
+            if e.before.is_empty() || e.after.is_empty() {
+                return Err(ConfigError::invalid(format!(
+                    "edges[{i}]: {noun} names must not be empty"
+                )));
+            }
+            if e.before == e.after {
+                return Err(ConfigError::invalid(format!(
+                    "edges[{i}]: {noun} {} cannot wait for itself",
+                    e.after
+                )));
+            }
+        }
+        match find_cycle(&self.graph()) {
+            Some(cycle) => Err(ConfigError::invalid(format!(
+                "{noun} edges form a cycle: {}",
+                cycle.join(" → ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `waiter → the things it waits for`, sorted and deduplicated.
 pub fn waits_for<'a>(
     edges: impl IntoIterator<Item = (&'a str, &'a str)>,
