@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use convoy_proto::Sha256Digest;
-use wasmtime::component::{ComponentNamedList, InstancePre, Lift, Lower};
+use wasmtime::component::{ComponentNamedList, ComponentType, InstancePre, Lift, Lower};
 use wasmtime::{Store, Trap, WasmBacktrace};
 
 use crate::abi::attestation::{AttestationInput, AttestationVerdict};
@@ -163,21 +163,9 @@ impl Policy {
         input: &RolloutInput,
         limits: Limits,
     ) -> Result<Evaluation<Plan>, PolicyError> {
-        self.expect_kind(PolicyKind::Rollout)?;
-        let call = CallInput {
-            function: "plan",
-            config,
-            input: Some(input),
-        };
-        self.run(
-            &call,
-            limits,
-            |pre, store| {
-                pre.call(store, call.function, (config, input))
-                    .map(|(o,)| o)
-            },
-            |out| validate::plan(input, out),
-        )
+        self.decide(PolicyKind::Rollout, "plan", config, input, limits, |out| {
+            validate::plan(input, out)
+        })
     }
 
     /// Admits a subset of the candidates (`gate` world).
@@ -196,21 +184,9 @@ impl Policy {
         input: &GateInput,
         limits: Limits,
     ) -> Result<Evaluation<Verdict>, PolicyError> {
-        self.expect_kind(PolicyKind::Gate)?;
-        let call = CallInput {
-            function: "admit",
-            config,
-            input: Some(input),
-        };
-        self.run(
-            &call,
-            limits,
-            |pre, store| {
-                pre.call(store, call.function, (config, input))
-                    .map(|(o,)| o)
-            },
-            |out| validate::verdict(input, out),
-        )
+        self.decide(PolicyKind::Gate, "admit", config, input, limits, |out| {
+            validate::verdict(input, out)
+        })
     }
 
     /// Assesses one host's health (`health` world).
@@ -229,19 +205,12 @@ impl Policy {
         input: &HealthInput,
         limits: Limits,
     ) -> Result<Evaluation<HealthVerdict>, PolicyError> {
-        self.expect_kind(PolicyKind::Health)?;
-        let call = CallInput {
-            function: "assess",
+        self.decide(
+            PolicyKind::Health,
+            "assess",
             config,
-            input: Some(input),
-        };
-        self.run(
-            &call,
+            input,
             limits,
-            |pre, store| {
-                pre.call(store, call.function, (config, input))
-                    .map(|(o,)| o)
-            },
             validate::health,
         )
     }
@@ -262,20 +231,42 @@ impl Policy {
         input: &AttestationInput,
         limits: Limits,
     ) -> Result<Evaluation<AttestationVerdict>, PolicyError> {
-        self.expect_kind(PolicyKind::Attestation)?;
+        self.decide(
+            PolicyKind::Attestation,
+            "assess",
+            config,
+            input,
+            limits,
+            |out| validate::attestation(input, out),
+        )
+    }
+
+    /// The one shape of a decision: the policy must implement `kind`; `function(config,
+    /// input)` runs in a fresh instance and `check` validates the output.
+    fn decide<I, O>(
+        &self,
+        kind: PolicyKind,
+        function: &'static str,
+        config: &str,
+        input: &I,
+        limits: Limits,
+        check: impl FnOnce(&O) -> Result<(), String>,
+    ) -> Result<Evaluation<O>, PolicyError>
+    where
+        I: serde::Serialize + ComponentType + Lower,
+        O: serde::Serialize + ComponentType + Lift,
+    {
+        self.expect_kind(kind)?;
         let call = CallInput {
-            function: "assess",
+            function,
             config,
             input: Some(input),
         };
         self.run(
             &call,
             limits,
-            |pre, store| {
-                pre.call(store, call.function, (config, input))
-                    .map(|(o,)| o)
-            },
-            |out| validate::attestation(input, out),
+            |pre, store| pre.call(store, function, (config, input)).map(|(o,)| o),
+            check,
         )
     }
 
