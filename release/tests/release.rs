@@ -44,44 +44,59 @@ impl Fixture {
     fn cache(&self) -> String {
         format!("file://{}", self.dir.path().join("cache").display())
     }
+    /// `convoy-release publish` of this fixture's fleet JSON and systems.
     fn publish(&self, now: &str, extra: &[&str]) -> std::process::Output {
-        let (fleet, systems, cache_key, key, out, tr, org) = (
-            self.fleet.to_str().unwrap(),
-            self.systems.to_str().unwrap(),
-            self.keys.cache_key.to_str().unwrap(),
-            self.keys.release_key.to_str().unwrap(),
-            self.out(),
-            self.keys.trust_root.to_str().unwrap(),
-            self.keys.org_pub.to_str().unwrap(),
-        );
-        let cache = self.cache();
-        let mut args = vec![
-            "--json",
-            "publish",
-            "--fleet-json",
-            fleet,
-            "--systems",
-            systems,
+        let (fleet, systems) = (self.fleet.to_str().unwrap(), self.systems.to_str().unwrap());
+        self.publish_from(now, &["--fleet-json", fleet, "--systems", systems], extra)
+    }
+
+    /// `convoy-release publish` of the fleet and systems named by `source`, with this
+    /// fixture's keys, cache and artifact directory.
+    fn publish_from(&self, now: &str, source: &[&str], extra: &[&str]) -> std::process::Output {
+        let (cache, out) = (self.cache(), self.out());
+        let mut args = vec!["--json", "publish"];
+        args.extend_from_slice(source);
+        args.extend_from_slice(&[
             "--cache",
             &cache,
             "--cache-key",
-            cache_key,
+            self.keys.cache_key.to_str().unwrap(),
             "--release-key",
-            key,
+            self.keys.release_key.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
             "--trust-root",
-            tr,
+            self.keys.trust_root.to_str().unwrap(),
             "--org-root",
-            org,
+            self.keys.org_pub.to_str().unwrap(),
             "--now",
             now,
             "--ci-commit",
             "abc123",
-        ];
+        ]);
         args.extend_from_slice(extra);
         release_cmd(&args)
     }
+
+    /// `convoy-release refresh` of this fixture's artifact directory.
+    fn refresh(&self, now: &str) -> std::process::Output {
+        let out = self.out();
+        release_cmd(&[
+            "--json",
+            "refresh",
+            "--out",
+            out.to_str().unwrap(),
+            "--release-key",
+            self.keys.release_key.to_str().unwrap(),
+            "--trust-root",
+            self.keys.trust_root.to_str().unwrap(),
+            "--org-root",
+            self.keys.org_pub.to_str().unwrap(),
+            "--now",
+            now,
+        ])
+    }
+
     fn verify(&self, now: &str) -> Verified<FleetResolved> {
         let root = verify_trust_root(
             &std::fs::read(&self.keys.trust_root).unwrap(),
@@ -172,20 +187,7 @@ fn refresh_re_signs_with_a_new_time_and_version_so_agents_never_see_it_stale() {
     );
     assert!(matches!(stale, Err(VerifyError::Stale { .. })), "{stale:?}");
 
-    let out = release_cmd(&[
-        "--json",
-        "refresh",
-        "--out",
-        f.out().to_str().unwrap(),
-        "--release-key",
-        f.keys.release_key.to_str().unwrap(),
-        "--trust-root",
-        f.keys.trust_root.to_str().unwrap(),
-        "--org-root",
-        f.keys.org_pub.to_str().unwrap(),
-        "--now",
-        later,
-    ]);
+    let out = f.refresh(later);
     let summary = ok(&out);
     assert_eq!(summary["fleetVersion"], 2);
     assert_eq!(summary["revocationsVersion"], 2);
@@ -203,19 +205,7 @@ fn refresh_refuses_to_launder_a_tampered_artifact() {
         .unwrap()
         .replace("\"web\"", "\"evil\"");
     std::fs::write(&path, &tampered).unwrap();
-    let out = release_cmd(&[
-        "refresh",
-        "--out",
-        f.out().to_str().unwrap(),
-        "--release-key",
-        f.keys.release_key.to_str().unwrap(),
-        "--trust-root",
-        f.keys.trust_root.to_str().unwrap(),
-        "--org-root",
-        f.keys.org_pub.to_str().unwrap(),
-        "--now",
-        NOW,
-    ]);
+    let out = f.refresh(NOW);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("bad signature"),
@@ -507,33 +497,16 @@ fn releases_the_demo_fleet_straight_from_a_flake_attribute() {
     let flake = format!("git+file://{}#fleets.demo.resolved", repo.display());
     let systems = repo.join("nix/examples/demo/systems.nix");
     let policies = support::builtin_policies_dir();
-    let cache = f.cache();
-    let out = f.out();
-    let args = [
-        "--json",
-        "publish",
-        "--fleet-flake",
-        &flake,
-        "--systems",
-        systems.to_str().unwrap(),
-        "--cache",
-        &cache,
-        "--cache-key",
-        f.keys.cache_key.to_str().unwrap(),
-        "--policies-dir",
-        policies.to_str().unwrap(),
-        "--release-key",
-        f.keys.release_key.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--trust-root",
-        f.keys.trust_root.to_str().unwrap(),
-        "--org-root",
-        f.keys.org_pub.to_str().unwrap(),
-        "--now",
+    ok(&f.publish_from(
         NOW,
-    ];
-    ok(&release_cmd(&args));
+        &[
+            "--fleet-flake",
+            &flake,
+            "--systems",
+            systems.to_str().unwrap(),
+        ],
+        &["--policies-dir", policies.to_str().unwrap()],
+    ));
     let fleet = f.verify(NOW);
     assert_eq!(
         fleet.hosts.keys().collect::<Vec<_>>(),
