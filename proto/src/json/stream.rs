@@ -220,7 +220,7 @@ impl<'a> ser::Serializer for Canonical<'a> {
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Object<'a>, Unsupported> {
         let mut object = Object::new(self.out);
-        object.members.reserve(len.unwrap_or(0));
+        object.streamed.reserve(len.unwrap_or(0));
         Ok(object)
     }
     fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Object<'a>, Unsupported> {
@@ -286,31 +286,84 @@ impl ser::SerializeTupleStruct for Seq<'_> {
     }
 }
 
-/// An object being written: members are buffered (key, canonical value bytes) and written
-/// in UTF-16 key order when the object ends.
+/// An object being written. While keys arrive in strictly increasing order (ASCII keys,
+/// where byte order is UTF-16 order: serde's derives emit fields in declaration order, so
+/// a type declared in canonical order never buffers), members go straight to `out`.
+/// The first key out of order moves what was written into `members`; from then on
+/// members are buffered (key, canonical value bytes) and written in UTF-16 key order when
+/// the object ends.
 struct Object<'a> {
     out: &'a mut Vec<u8>,
+    /// Where this object's `{` is in `out`.
+    start: usize,
+    /// Members written straight to `out`: key, and the value's byte range in `out`.
+    streamed: Vec<(std::borrow::Cow<'static, str>, usize, usize)>,
+    /// Set once a key arrived out of order.
+    buffered: bool,
     members: Vec<(String, Vec<u8>)>,
     pending_key: Option<String>,
 }
 
 impl<'a> Object<'a> {
     fn new(out: &'a mut Vec<u8>) -> Self {
+        let start = out.len();
+        out.push(b'{');
         Object {
             out,
+            start,
+            streamed: Vec::new(),
+            buffered: false,
             members: Vec::new(),
             pending_key: None,
         }
     }
 
-    fn member<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Result<(), Unsupported> {
+    fn member<T: Serialize + ?Sized>(
+        &mut self,
+        key: std::borrow::Cow<'static, str>,
+        value: &T,
+    ) -> Result<(), Unsupported> {
+        if !self.buffered {
+            let in_order = key.is_ascii()
+                && self
+                    .streamed
+                    .last()
+                    .is_none_or(|(last, _, _)| last.as_ref() < key.as_ref());
+            if in_order {
+                if !self.streamed.is_empty() {
+                    self.out.push(b',');
+                }
+                let _ = serde_json::to_writer(&mut *self.out, key.as_ref());
+                self.out.push(b':');
+                let from = self.out.len();
+                value.serialize(Canonical { out: self.out })?;
+                let to = self.out.len();
+                self.streamed.push((key, from, to));
+                return Ok(());
+            }
+            self.buffer();
+        }
         let mut bytes = Vec::new();
         value.serialize(Canonical { out: &mut bytes })?;
-        self.members.push((key, bytes));
+        self.members.push((key.into_owned(), bytes));
         Ok(())
     }
 
+    /// Leaves streaming: takes the members written so far back out of `out`.
+    fn buffer(&mut self) {
+        self.buffered = true;
+        for (key, from, to) in self.streamed.drain(..) {
+            self.members
+                .push((key.into_owned(), self.out[from..to].to_vec()));
+        }
+        self.out.truncate(self.start);
+    }
+
     fn finish(mut self) -> Result<(), Unsupported> {
+        if !self.buffered {
+            self.out.push(b'}');
+            return Ok(());
+        }
         // ASCII keys (the common case) sort the same by bytes as by UTF-16 code units.
         if self.members.iter().all(|(k, _)| k.is_ascii()) {
             self.members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -347,7 +400,7 @@ impl ser::SerializeMap for Object<'_> {
             .pending_key
             .take()
             .ok_or_else(|| unsupported("map value without a key"))?;
-        self.member(key, value)
+        self.member(key.into(), value)
     }
     fn end(self) -> Result<(), Unsupported> {
         self.finish()
@@ -362,7 +415,7 @@ impl ser::SerializeStruct for Object<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Unsupported> {
-        self.member(key.to_owned(), value)
+        self.member(key.into(), value)
     }
     fn end(self) -> Result<(), Unsupported> {
         self.finish()
@@ -538,6 +591,53 @@ mod tests {
         let out = String::from_utf8(to_vec(&value).unwrap()).unwrap();
         assert_eq!(out, "{\"😀\":2,\"\u{fb33}\":1}");
         assert_eq!(out.as_bytes(), reference(&value));
+    }
+
+    /// Fields in canonical order stream straight through; one out of order (after some
+    /// were written, nested, or with a non-ASCII key) falls back to sorting, and a repeat
+    /// key is refused either way.
+    #[test]
+    fn members_out_of_order_fall_back_to_sorting() {
+        #[derive(serde::Serialize)]
+        struct Inner {
+            b: u8,
+            a: Vec<u8>,
+        }
+        #[derive(serde::Serialize)]
+        struct Outer {
+            a: u8,
+            c: Inner,
+            b: &'static str,
+            #[serde(rename = "é")]
+            e: u8,
+            d: Inner,
+        }
+        let value = Outer {
+            a: 1,
+            c: Inner { b: 2, a: vec![3] },
+            b: "x",
+            e: 4,
+            d: Inner { b: 5, a: vec![] },
+        };
+        let tree = serde_json::to_value(&value).unwrap();
+        let out = to_vec(&value).unwrap();
+        assert_eq!(out, reference(&tree));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"a\":1,\"b\":\"x\",\"c\":{\"a\":[3],\"b\":2},\"d\":{\"a\":[],\"b\":5},\"é\":4}"
+        );
+
+        #[derive(serde::Serialize)]
+        struct Repeat {
+            a: u8,
+            b: u8,
+            #[serde(rename = "a")]
+            again: u8,
+        }
+        assert!(matches!(
+            to_vec(&Repeat { a: 1, b: 2, again: 3 }),
+            Err(Unsupported::DuplicateKey(k)) if k == "a"
+        ));
     }
 
     #[test]
