@@ -2,8 +2,9 @@
 //!
 //! A channel has **converged** when no rollout of it is active (any state but
 //! `Converged`) and every one of its hosts that has a target closure runs it with nothing
-//! left to do ([`Host::is_converged`]); quarantined hosts are left out, since they cannot
-//! converge until attestation clears them. A channel with no host has converged.
+//! left to do ([`HostRef::is_converged`](convoy_policy_sdk::HostRef::is_converged));
+//! quarantined hosts are left out, since they cannot converge until attestation clears
+//! them. A channel with no host has converged.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 use convoy_policy_sdk::eval::gate_each;
 use convoy_policy_sdk::graph::EdgesConfig;
 use convoy_policy_sdk::{
-    ConfigError, GateInput, GatePolicy, Host, HostPhase, Policy, RolloutState, Verdict,
+    ConfigError, GateInput, GatePolicy, HostPhase, Policy, RolloutState, Snapshot, Verdict,
 };
 
 /// Configuration of the channel-edges gate: the fleet's channelEdges.
@@ -37,11 +38,11 @@ impl GatePolicy for ChannelEdges {
             for before in befores {
                 waiting
                     .entry(before)
-                    .or_insert_with(|| not_converged(before, input));
+                    .or_insert_with(|| not_converged(before, &input.snapshot));
             }
         }
         gate_each(input, |candidate| {
-            let Some(befores) = graph.get(candidate.channel.as_str()) else {
+            let Some(befores) = graph.get(candidate.channel) else {
                 return Ok(());
             };
             for before in befores {
@@ -58,27 +59,23 @@ impl GatePolicy for ChannelEdges {
 }
 
 /// Why `channel` has not converged, or `None` if it has.
-fn not_converged(channel: &str, input: &GateInput) -> Option<String> {
-    if let Some(r) = input
-        .active
+fn not_converged(channel: &str, snapshot: &Snapshot) -> Option<String> {
+    if let Some(r) = snapshot
+        .active()
         .iter()
         .find(|r| r.channel == channel && r.state != RolloutState::Converged)
     {
         return Some(format!("rollout {} is {:?}", r.id, r.state));
     }
-    let pending: Vec<&Host> = input
-        .hosts
-        .iter()
-        .filter(|h| h.channel == channel && h.target_closure.is_some())
-        .filter(|h| h.phase != HostPhase::Quarantined && !h.is_converged())
-        .collect();
-    match pending.as_slice() {
-        [] => None,
-        [first, ..] => Some(format!(
-            "{} host(s) not converged, first {} ({:?})",
-            pending.len(),
-            first.name,
-            first.phase
-        )),
-    }
+    let mut pending = snapshot
+        .hosts_on(channel)
+        .filter(|h| h.target_closure.is_some())
+        .filter(|h| h.phase != HostPhase::Quarantined && !h.is_converged());
+    let first = pending.next()?;
+    Some(format!(
+        "{} host(s) not converged, first {} ({:?})",
+        1 + pending.count(),
+        first.name,
+        first.phase
+    ))
 }

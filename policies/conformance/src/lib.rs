@@ -1,15 +1,18 @@
 //! The built-in policies compiled natively, behind one data-driven entry point.
 //!
 //! [`evaluate`] runs a built-in by name on a JSON configuration and input, exactly as the
-//! component would (same logic, same fallbacks), and returns the output in the ABI's JSON
-//! form. It serves two jobs: checking the scenario fixtures of `policy-tests/fixtures`
+//! component would (same logic, same fallbacks), and returns the output in the JSON form
+//! of the fixtures: hosts by name. For the rollout and gate worlds it also does what the
+//! host does around the component, through the SDK's call forms
+//! ([`convoy_policy_sdk::call`]): it encodes the snapshot, refuses the gate candidates
+//! that are not in it, and names the hosts of the output. It serves two jobs: checking the scenario fixtures of `policy-tests/fixtures`
 //! natively ([`Fixture`], `tests/fixtures.rs`), so they are known-correct independently of
 //! the wasm runner; and giving the host-runtime benchmark the native baseline to compare
 //! the components against (`convoy_policy_conformance::evaluate` or the typed functions of
 //! each policy crate).
 #![forbid(unsafe_code)]
 
-use convoy_policy_sdk::eval;
+use convoy_policy_sdk::{GateCall, RolloutCall, eval};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,8 +68,14 @@ pub fn evaluate(policy: &str, config: &str, input: Option<&Value>) -> Result<Val
     fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
         T::deserialize(v).map_err(|e| format!("input does not match the world's input record: {e}"))
     }
-    fn json<T: Serialize>(v: &T) -> Result<Value, String> {
-        serde_json::to_value(v).map_err(|e| e.to_string())
+    fn json<T: Serialize, E: ToString>(v: Result<T, E>) -> Result<Value, String> {
+        serde_json::to_value(v.map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    }
+    fn plan<P: eval::RolloutPolicy>(config: &str, input: &Value) -> Result<Value, String> {
+        json(typed::<RolloutCall>(input)?.run(|i| eval::plan::<P>(config, i)))
+    }
+    fn admit<P: eval::GatePolicy>(config: &str, input: &Value) -> Result<Value, String> {
+        json(typed::<GateCall>(input)?.run(|i| eval::admit::<P>(config, i)))
     }
     fn validated(r: Result<(), String>) -> Value {
         match r {
@@ -86,15 +95,17 @@ pub fn evaluate(policy: &str, config: &str, input: Option<&Value>) -> Result<Val
         }));
     };
     match policy {
-        "waves" => json(&eval::plan::<Waves>(config, &typed(input)?)),
-        "channel-edges" => json(&eval::admit::<ChannelEdges>(config, &typed(input)?)),
-        "host-edges" => json(&eval::admit::<HostEdges>(config, &typed(input)?)),
-        "disruption-budget" => json(&eval::admit::<DisruptionBudget>(config, &typed(input)?)),
-        "health" => json(&eval::assess_health::<Health>(config, &typed(input)?)),
-        "attestation-quarantine" => json(&eval::assess_attestation::<AttestationQuarantine>(
+        "waves" => plan::<Waves>(config, input),
+        "channel-edges" => admit::<ChannelEdges>(config, input),
+        "host-edges" => admit::<HostEdges>(config, input),
+        "disruption-budget" => admit::<DisruptionBudget>(config, input),
+        "health" => json(Ok::<_, String>(eval::assess_health::<Health>(
             config,
             &typed(input)?,
-        )),
+        ))),
+        "attestation-quarantine" => json(Ok::<_, String>(eval::assess_attestation::<
+            AttestationQuarantine,
+        >(config, &typed(input)?))),
         other => Err(format!("no built-in policy {other}")),
     }
 }

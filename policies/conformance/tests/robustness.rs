@@ -1,8 +1,15 @@
 //! Random snapshots through every built-in: no panic, the ABI's output contracts hold, and
-//! the same input gives the same output. A tiny xorshift generator keeps the test
-//! deterministic and dependency-free.
+//! the same input gives the same output — for fleets as fixtures spell them, and for
+//! malformed columnar snapshots such as a buggy host could send. A tiny xorshift generator
+//! keeps the test deterministic and dependency-free.
+
+use std::collections::BTreeSet;
 
 use convoy_policy_conformance::{BUILTINS, Fixture, config_string, evaluate};
+use convoy_policy_sdk::{
+    GateInput, GatePolicy, HostId, HostPhase, HostRow, Rollout, RolloutInput, RolloutState,
+    Snapshot, StrId, eval,
+};
 use serde_json::{Value, json};
 
 struct Rng(u64);
@@ -248,6 +255,126 @@ fn random_inputs_never_panic_and_keep_the_contracts() {
                 validated.get("ok").is_some()
                     || validated["err"].as_str().is_some_and(|e| !e.is_empty())
             );
+        }
+    }
+}
+
+/// Columns that break every rule of the encoding: string ids and tag runs past their
+/// tables, offsets out of order, past the text or inside a UTF-8 character, unsorted and
+/// repeated names.
+fn malformed_snapshot(rng: &mut Rng) -> Snapshot {
+    let text: String = (0..rng.below(30))
+        .map(|_| *rng.pick(&["prod", "é", "web", "/nix/store/new", "€", "h1"]))
+        .collect();
+    let strings = rng.below(12);
+    let ends: Vec<u32> = (0..strings)
+        .map(|_| rng.below(text.len() as u64 + 3) as u32)
+        .collect();
+    let id = |rng: &mut Rng| StrId(rng.below(strings + 3) as u32);
+    let some_id = |rng: &mut Rng| (rng.below(4) != 0).then(|| id(rng));
+    let rows: Vec<HostRow> = (0..rng.below(30))
+        .map(|_| HostRow {
+            name: id(rng),
+            channel: id(rng),
+            tags_from: *rng.pick(&[0, 1, 5, u32::MAX]),
+            tags_count: *rng.pick(&[0, 1, 3, u32::MAX]),
+            current_closure: some_id(rng),
+            target_closure: some_id(rng),
+            phase: *rng.pick(&[
+                HostPhase::Idle,
+                HostPhase::Dispatched,
+                HostPhase::Healthy,
+                HostPhase::Soaked,
+                HostPhase::Failed,
+                HostPhase::Quarantined,
+            ]),
+            phase_since: time(rng),
+            last_seen: (rng.below(3) != 0).then(|| time(rng)),
+            rollout: some_id(rng),
+        })
+        .collect();
+    let tags = (0..rng.below(8)).map(|_| id(rng)).collect();
+    let active = vec![native_rollout(rng, "prod"), native_rollout(rng, "staging")];
+    Snapshot::from_parts(text, ends, rows, tags, active)
+}
+
+fn native_rollout(rng: &mut Rng, channel: &str) -> Rollout {
+    Rollout {
+        id: format!("r-{channel}"),
+        channel: channel.into(),
+        target_version: 7,
+        current_wave: rng.below(3) as u32,
+        started_at: time(rng),
+        wave_started_at: time(rng),
+        state: *rng.pick(&[
+            RolloutState::Running,
+            RolloutState::Running,
+            RolloutState::Halted,
+        ]),
+    }
+}
+
+fn admit_builtin(policy: &str, config: &str, input: &GateInput) -> convoy_policy_sdk::Verdict {
+    fn run<P: GatePolicy>(config: &str, input: &GateInput) -> convoy_policy_sdk::Verdict {
+        eval::admit::<P>(config, input)
+    }
+    match policy {
+        "channel-edges" => run::<convoy_policy_channel_edges::ChannelEdges>(config, input),
+        "host-edges" => run::<convoy_policy_host_edges::HostEdges>(config, input),
+        _ => run::<convoy_policy_disruption_budget::DisruptionBudget>(config, input),
+    }
+}
+
+#[test]
+fn malformed_snapshots_never_panic_and_keep_the_contracts() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for (policy, kind) in BUILTINS
+        .iter()
+        .filter(|(_, k)| matches!(*k, "rollout" | "gate"))
+    {
+        let configs = configs(policy);
+        for round in 0..300 {
+            let config = &configs[round % configs.len()];
+            let snapshot = malformed_snapshot(&mut rng);
+            let hosts = snapshot.len() as u64;
+            if *kind == "rollout" {
+                let input = RolloutInput {
+                    now: NOW,
+                    rollout: native_rollout(&mut rng, "prod"),
+                    snapshot,
+                };
+                let plan = eval::plan::<convoy_policy_waves::Waves>(config, &input);
+                assert!(
+                    plan.candidates
+                        .iter()
+                        .all(|c| input.snapshot.host(c.host).is_some()),
+                    "{policy}: a candidate outside the snapshot: {plan:?}"
+                );
+                continue;
+            }
+            let candidates: Vec<HostId> = (0..rng.below(40))
+                .map(|_| HostId(rng.below(hosts + 3) as u32))
+                .collect();
+            let input = GateInput {
+                now: NOW,
+                candidates,
+                snapshot,
+            };
+            let verdict = admit_builtin(policy, config, &input);
+            let distinct: BTreeSet<HostId> = input.candidates.iter().copied().collect();
+            let decided: Vec<HostId> = verdict
+                .admitted
+                .iter()
+                .copied()
+                .chain(verdict.refused.iter().map(|r| r.host))
+                .collect();
+            assert_eq!(
+                decided.iter().copied().collect::<BTreeSet<_>>(),
+                distinct,
+                "{policy} with {config}: not every candidate decided"
+            );
+            assert_eq!(decided.len(), distinct.len(), "{policy}: decided twice");
+            assert!(verdict.refused.iter().all(|r| !r.reason.is_empty()));
         }
     }
 }

@@ -133,31 +133,35 @@ impl GatePolicy for DisruptionBudget {
             .budgets
             .iter()
             .enumerate()
-            .map(|(i, b)| {
-                let group = input
-                    .hosts
-                    .iter()
-                    .filter(|h| b.selector.matches(*h))
-                    .count();
-                let by_count = b.max_in_flight.map_or(usize::MAX, |n| n as usize);
-                let by_pct = b
-                    .max_in_flight_pct
-                    .map_or(usize::MAX, |p| pct_of(group, p.into()));
-                let in_flight = input
-                    .hosts
-                    .iter()
-                    .filter(|h| h.phase.is_disrupted() && b.selector.matches(*h))
-                    .count();
-                Room {
-                    budget: b,
-                    name: label(b, i),
-                    group,
-                    limit: by_count.min(by_pct),
-                    in_flight,
-                    full: None,
-                }
+            .map(|(i, b)| Room {
+                budget: b,
+                name: label(b, i),
+                group: 0,
+                limit: 0,
+                in_flight: 0,
+                full: None,
             })
             .collect();
+        // One pass over the fleet for every budget: its group and what is in flight.
+        for host in input.snapshot.hosts() {
+            for room in rooms
+                .iter_mut()
+                .filter(|r| r.budget.selector.matches(&host))
+            {
+                room.group += 1;
+                if host.phase.is_disrupted() {
+                    room.in_flight += 1;
+                }
+            }
+        }
+        for room in &mut rooms {
+            let b = room.budget;
+            let by_count = b.max_in_flight.map_or(usize::MAX, |n| n as usize);
+            let by_pct = b
+                .max_in_flight_pct
+                .map_or(usize::MAX, |p| pct_of(room.group, p.into()));
+            room.limit = by_count.min(by_pct);
+        }
         gate_each(input, |host| {
             if host.phase.is_disrupted() {
                 // Already counted in every matching budget.
@@ -165,14 +169,17 @@ impl GatePolicy for DisruptionBudget {
             }
             if let Some(room) = rooms
                 .iter_mut()
-                .find(|r| r.in_flight >= r.limit && r.budget.selector.matches(host))
+                .find(|r| r.in_flight >= r.limit && r.budget.selector.matches(&host))
             {
                 if room.full.is_none() {
                     room.full = Some(room.explain());
                 }
                 return Err(room.full.clone().unwrap_or_default());
             }
-            for room in rooms.iter_mut().filter(|r| r.budget.selector.matches(host)) {
+            for room in rooms
+                .iter_mut()
+                .filter(|r| r.budget.selector.matches(&host))
+            {
                 room.in_flight += 1;
             }
             Ok(())

@@ -1,9 +1,9 @@
 //! The host-edges gate as a pure function of its configuration and the snapshot.
 #![forbid(unsafe_code)]
 
-use convoy_policy_sdk::eval::{HostIndex, gate_each};
+use convoy_policy_sdk::eval::gate_each;
 use convoy_policy_sdk::graph::EdgesConfig;
-use convoy_policy_sdk::{ConfigError, GateInput, GatePolicy, Host, Policy, Verdict};
+use convoy_policy_sdk::{ConfigError, GateInput, GatePolicy, HostRef, Policy, Verdict};
 
 /// Configuration of the host-edges gate: the fleet's edges.
 pub type Config = EdgesConfig;
@@ -22,13 +22,13 @@ impl Policy for HostEdges {
 impl GatePolicy for HostEdges {
     fn admit(cfg: &Config, input: &GateInput) -> Verdict {
         let graph = cfg.graph();
-        let hosts = HostIndex::new(&input.hosts);
+        let snapshot = &input.snapshot;
         gate_each(input, |candidate| {
-            let Some(afters) = graph.get(candidate.name.as_str()) else {
+            let Some(afters) = graph.get(candidate.name) else {
                 return Ok(());
             };
             for before in afters {
-                match hosts.get(before) {
+                match snapshot.position(before).and_then(|id| snapshot.host(id)) {
                     None => {
                         return Err(format!(
                             "waits for host {before}, which is not in the fleet snapshot"
@@ -37,7 +37,7 @@ impl GatePolicy for HostEdges {
                     Some(h) if !h.is_converged() => {
                         return Err(format!(
                             "waits for host {before} to converge ({before} is {})",
-                            progress(h)
+                            progress(&h)
                         ));
                     }
                     Some(_) => {}
@@ -49,7 +49,7 @@ impl GatePolicy for HostEdges {
 }
 
 /// How far a not-yet-converged host is, in words.
-pub(crate) fn progress(h: &Host) -> String {
+pub(crate) fn progress(h: &HostRef) -> String {
     if h.target_closure.is_none() {
         "without a target closure".to_owned()
     } else if h.on_target() {
@@ -63,7 +63,7 @@ pub(crate) fn progress(h: &Host) -> String {
 mod tests {
     use super::*;
     use convoy_policy_sdk::eval::{admit, validate_config};
-    use convoy_policy_sdk::{HostPhase, Refusal};
+    use convoy_policy_sdk::{GateCall, Host, HostPhase};
 
     fn host(name: &str, on_target: bool, phase: HostPhase) -> Host {
         Host {
@@ -89,29 +89,30 @@ mod tests {
     #[test]
     fn waits_for_the_gating_host() {
         let cfg = r#"{"edges":[{"before":"db1","after":"db2"}]}"#;
-        let input = GateInput {
+        let call = |db1: HostPhase| GateCall {
             now: 100,
             candidates: vec!["db2".into(), "web1".into()],
             hosts: vec![
-                host("db1", true, HostPhase::Healthy),
+                host("db1", true, db1),
                 host("db2", false, HostPhase::Idle),
                 host("web1", false, HostPhase::Idle),
             ],
             active: vec![],
         };
-        let v = admit::<HostEdges>(cfg, &input);
+        let v = call(HostPhase::Healthy)
+            .run(|input| admit::<HostEdges>(cfg, input))
+            .expect("named");
         assert_eq!(v.admitted, ["web1"]);
+        assert_eq!(v.refused.len(), 1);
+        assert_eq!(v.refused[0].host, "db2");
         assert_eq!(
-            v.refused,
-            [Refusal {
-                host: "db2".into(),
-                reason: "waits for host db1 to converge (db1 is healthy on its target closure)"
-                    .into()
-            }]
+            v.refused[0].reason,
+            "waits for host db1 to converge (db1 is healthy on its target closure)"
         );
-        let mut input = input;
-        input.hosts[0].phase = HostPhase::Soaked;
-        assert_eq!(admit::<HostEdges>(cfg, &input).admitted, ["db2", "web1"]);
+        let v = call(HostPhase::Soaked)
+            .run(|input| admit::<HostEdges>(cfg, input))
+            .expect("named");
+        assert_eq!(v.admitted, ["db2", "web1"]);
     }
 
     #[test]

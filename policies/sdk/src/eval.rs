@@ -10,6 +10,7 @@
 use serde::de::DeserializeOwned;
 
 use crate::config::{ConfigError, parse_config};
+use crate::snapshot::HostRef;
 use crate::types::*;
 
 /// A policy: its typed configuration and how to validate it.
@@ -81,11 +82,8 @@ pub fn admit<P: GatePolicy>(cfg: &str, input: &GateInput) -> Verdict {
     match load::<P>(cfg) {
         Ok(cfg) => P::admit(&cfg, input),
         Err(e) => {
-            let mut verdict = Verdict::default();
-            for c in dedup(&input.candidates) {
-                verdict.refuse(c, bad_config(&e));
-            }
-            verdict
+            let reason = bad_config(&e);
+            gate_each(input, |_| Err(reason.clone()))
         }
     }
 }
@@ -115,86 +113,65 @@ pub fn assess_attestation<P: AttestationPolicy>(
     }
 }
 
-/// Candidates without repeats, first occurrence kept, order preserved: a gate answers for
-/// each candidate exactly once.
-pub fn dedup(candidates: &[String]) -> Vec<&str> {
-    let mut seen = std::collections::BTreeSet::new();
-    candidates
-        .iter()
-        .map(String::as_str)
-        .filter(|c| seen.insert(*c))
-        .collect()
-}
-
-/// Run a gate candidate by candidate, in candidate order, each candidate once: `decide`
-/// gets the candidate's host and returns `Err(reason)` to refuse it. A candidate that is
-/// not in the snapshot is refused without calling `decide`.
+/// Run a gate candidate by candidate, in candidate order, each candidate once (at its
+/// first position): `decide` gets the candidate's host and returns `Err(reason)` to refuse
+/// it. A candidate id that is not in the snapshot is refused without calling `decide`.
 ///
-/// Repeats are found through the candidate's position in the snapshot (a flag per host),
-/// not a set of names: over 10,000 candidates that is most of a gate's work otherwise.
-pub fn gate_each(
-    input: &GateInput,
-    mut decide: impl FnMut(&Host) -> Result<(), String>,
+/// Repeats are found with a flag per host of the snapshot, not a set: over 10,000
+/// candidates that would be most of a gate's work otherwise.
+///
+/// ```
+/// use convoy_policy_sdk::eval::gate_each;
+/// use convoy_policy_sdk::{GateInput, Host, HostId, HostPhase, Snapshot};
+///
+/// # let host = |name: &str| Host {
+/// #     name: name.into(), channel: "prod".into(), tags: vec![], current_closure: None,
+/// #     target_closure: None, phase: HostPhase::Idle, phase_since: 0, last_seen: None,
+/// #     rollout: None,
+/// # };
+/// let snapshot = Snapshot::new(vec![host("web1"), host("db1")], vec![]); // db1 is #0
+/// let candidates = vec![HostId(1), HostId(0), HostId(1), HostId(9)];
+/// let input = GateInput { now: 0, candidates, snapshot };
+/// let verdict = gate_each(&input, |h| match h.name {
+///     "db1" => Err("databases wait".to_owned()),
+///     _ => Ok(()),
+/// });
+/// assert_eq!(verdict.admitted, [HostId(1)]);
+/// let refused: Vec<_> = verdict.refused.iter().map(|r| (r.host, r.reason.as_str())).collect();
+/// assert_eq!(refused, [
+///     (HostId(0), "databases wait"),
+///     (HostId(9), "host #9 is not in the fleet snapshot of 2 hosts"),
+/// ]);
+/// ```
+pub fn gate_each<'s>(
+    input: &'s GateInput,
+    mut decide: impl FnMut(HostRef<'s>) -> Result<(), String>,
 ) -> Verdict {
-    let index = HostIndex::new(&input.hosts);
-    let mut seen = vec![false; input.hosts.len()];
-    let mut seen_unknown = std::collections::BTreeSet::new();
+    let snapshot = &input.snapshot;
+    let mut seen = vec![false; snapshot.len()];
+    let mut seen_stray = std::collections::BTreeSet::new();
     let mut verdict = Verdict::default();
-    for name in &input.candidates {
-        match index.position(name) {
-            None => {
-                if seen_unknown.insert(name.as_str()) {
-                    verdict.refuse(name, format!("{name} is not in the fleet snapshot"));
+    for &id in &input.candidates {
+        match (snapshot.host(id), seen.get_mut(id.index())) {
+            (Some(host), Some(seen)) => {
+                if std::mem::replace(seen, true) {
+                    continue;
+                }
+                match decide(host) {
+                    Ok(()) => verdict.admitted.push(id),
+                    Err(reason) => verdict.refuse(id, reason),
                 }
             }
-            Some(i) if seen[i] => {}
-            Some(i) => {
-                seen[i] = true;
-                match decide(&input.hosts[i]) {
-                    Ok(()) => verdict.admitted.push(name.clone()),
-                    Err(reason) => verdict.refuse(name, reason),
+            _ => {
+                if seen_stray.insert(id) {
+                    let hosts = snapshot.len();
+                    verdict.refuse(
+                        id,
+                        format!("host {id} is not in the fleet snapshot of {hosts} hosts"),
+                    );
                 }
             }
         }
     }
     verdict
-}
-
-/// Hosts by name. The host sends snapshots sorted by name, so the common case is a binary
-/// search in place (no allocation over a 10,000-host fleet); an unsorted snapshot falls
-/// back to a map, with the same answers.
-pub struct HostIndex<'a> {
-    hosts: &'a [Host],
-    sorted: bool,
-    map: std::collections::BTreeMap<&'a str, usize>,
-}
-
-impl<'a> HostIndex<'a> {
-    /// Index `hosts`; should a name repeat, the first host of that name wins.
-    pub fn new(hosts: &'a [Host]) -> Self {
-        let sorted = hosts.windows(2).all(|w| w[0].name < w[1].name);
-        let mut map = std::collections::BTreeMap::new();
-        if !sorted {
-            for (i, h) in hosts.iter().enumerate() {
-                map.entry(h.name.as_str()).or_insert(i);
-            }
-        }
-        HostIndex { hosts, sorted, map }
-    }
-
-    /// Position in the snapshot of the host called `name`.
-    pub fn position(&self, name: &str) -> Option<usize> {
-        if self.sorted {
-            self.hosts
-                .binary_search_by(|h| h.name.as_str().cmp(name))
-                .ok()
-        } else {
-            self.map.get(name).copied()
-        }
-    }
-
-    /// The host called `name`.
-    pub fn get(&self, name: &str) -> Option<&'a Host> {
-        self.position(name).map(|i| &self.hosts[i])
-    }
 }

@@ -5,15 +5,18 @@
 //! the canonical ABI). Each world is behind its cargo feature so a guest's core module
 //! carries only the component-type metadata of the world it exports.
 #![allow(unsafe_code)]
+// The canonical ABI flattens a gate input (configuration, time, candidates and the
+// snapshot's five columns) into 15 core parameters of the generated export.
+#![allow(clippy::too_many_arguments)]
 
 #[doc(hidden)]
 pub use wit_bindgen;
 
 /// Leaves a large input unfreed. Every evaluation runs in a fresh instance whose memory
 /// the host throws away whole (DESIGN.md §3: fuel is only reproducible that way), so
-/// freeing a 10,000-host snapshot string by string first is wasted work. Were an instance
-/// ever reused, its memory would grow until the host's memory limit traps: a typed error,
-/// never a wrong answer.
+/// freeing the snapshot's columns first is wasted work. Were an instance ever reused, its
+/// memory would grow until the host's memory limit traps: a typed error, never a wrong
+/// answer.
 #[cfg(any(feature = "rollout", feature = "gate"))]
 fn discard<T>(input: T) {
     core::mem::forget(input);
@@ -72,10 +75,40 @@ macro_rules! shared_conversions {
                 }
             }
         }
+    };
+}
 
-        #[allow(dead_code)]
-        fn hosts(hosts: Vec<wit::Host>) -> Vec<sdk::Host> {
-            hosts.into_iter().map(Into::into).collect()
+/// The snapshot of the rollout and gate worlds, moved into the SDK's: the string table and
+/// the tag column are taken as they are, rows and ids are copied field by field (no
+/// allocation per host). Nothing is checked: reading a snapshot is total.
+#[cfg(any(feature = "rollout", feature = "gate"))]
+macro_rules! snapshot_conversion {
+    () => {
+        fn snapshot(s: wit::Snapshot) -> crate::snapshot::Snapshot {
+            use crate::snapshot::{HostRow, Snapshot, StrId};
+            let rows = s
+                .hosts
+                .into_iter()
+                .map(|r| HostRow {
+                    name: StrId(r.name),
+                    channel: StrId(r.channel),
+                    tags_from: r.tags_from,
+                    tags_count: r.tags_count,
+                    current_closure: r.current_closure.map(StrId),
+                    target_closure: r.target_closure.map(StrId),
+                    phase: r.phase.into(),
+                    phase_since: r.phase_since,
+                    last_seen: r.last_seen,
+                    rollout: r.rollout.map(StrId),
+                })
+                .collect();
+            Snapshot::from_parts(
+                s.text,
+                s.ends,
+                rows,
+                s.tags.into_iter().map(StrId).collect(),
+                s.active.into_iter().map(Into::into).collect(),
+            )
         }
     };
 }
@@ -92,6 +125,7 @@ pub mod rollout {
         runtime_path: "convoy_policy_sdk::glue::wit_bindgen::rt",
     });
     shared_conversions!();
+    snapshot_conversion!();
 
     /// Exports the [`crate::RolloutPolicy`] `P`.
     pub struct Export<P>(core::marker::PhantomData<P>);
@@ -105,7 +139,7 @@ pub mod rollout {
             let input = sdk::RolloutInput {
                 now: input.now,
                 rollout: input.rollout.into(),
-                hosts: hosts(input.hosts),
+                snapshot: snapshot(input.snapshot),
             };
             let plan = crate::eval::plan::<P>(&cfg, &input);
             super::discard(input);
@@ -121,7 +155,7 @@ pub mod rollout {
                     .candidates
                     .into_iter()
                     .map(|c| Candidate {
-                        host: c.host,
+                        host: c.host.0,
                         reason: c.reason,
                     })
                     .collect(),
@@ -143,6 +177,7 @@ pub mod gate {
         runtime_path: "convoy_policy_sdk::glue::wit_bindgen::rt",
     });
     shared_conversions!();
+    snapshot_conversion!();
 
     /// Exports the [`crate::GatePolicy`] `P`.
     pub struct Export<P>(core::marker::PhantomData<P>);
@@ -155,19 +190,18 @@ pub mod gate {
         fn admit(cfg: String, input: GateInput) -> Verdict {
             let input = sdk::GateInput {
                 now: input.now,
-                candidates: input.candidates,
-                hosts: hosts(input.hosts),
-                active: input.active.into_iter().map(Into::into).collect(),
+                candidates: input.candidates.into_iter().map(crate::HostId).collect(),
+                snapshot: snapshot(input.snapshot),
             };
             let verdict = crate::eval::admit::<P>(&cfg, &input);
             super::discard(input);
             Verdict {
-                admitted: verdict.admitted,
+                admitted: verdict.admitted.into_iter().map(|id| id.0).collect(),
                 refused: verdict
                     .refused
                     .into_iter()
                     .map(|r| wit::Refusal {
-                        host: r.host,
+                        host: r.host.0,
                         reason: r.reason,
                     })
                     .collect(),

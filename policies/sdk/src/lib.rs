@@ -2,9 +2,12 @@
 //!
 //! It mirrors the `convoy:policy@1.0.0` WIT types as plain serde types ([`Host`],
 //! [`RolloutInput`], [`Plan`], [`GateInput`], [`Verdict`] …) so policy logic is ordinary
-//! Rust that runs natively in tests and benchmarks; parses the canonical JSON
-//! configuration ([`config`]); evaluates [`Selector`]s; rounds percentages ([`pct`]); and,
-//! on `wasm32`, exports a policy as a component with one macro per world
+//! Rust that runs natively in tests and benchmarks. The rollout and gate worlds see the
+//! fleet as one columnar [`Snapshot`] and name hosts by [`HostId`]; a policy reads hosts
+//! as [`HostRef`] views that borrow their strings from the snapshot ([`snapshot`]), and
+//! [`call`] converts the by-name form of fixtures and call files. The SDK also parses the
+//! canonical JSON configuration ([`config`]); evaluates [`Selector`]s; rounds percentages
+//! ([`pct`]); and, on `wasm32`, exports a policy as a component with one macro per world
 //! ([`export_rollout!`], [`export_gate!`], [`export_health!`], [`export_attestation!`]).
 //!
 //! A policy implements [`Policy`] (its typed configuration and its validation) and one of
@@ -16,11 +19,13 @@
 // The generated bindings name paths from outside (`convoy_policy_sdk::glue::…`).
 extern crate self as convoy_policy_sdk;
 
+pub mod call;
 pub mod config;
 pub mod eval;
 pub mod graph;
 pub mod pct;
 pub mod selector;
+pub mod snapshot;
 pub mod types;
 
 #[cfg(target_arch = "wasm32")]
@@ -33,7 +38,9 @@ pub mod glue;
 #[doc(hidden)]
 pub mod bump;
 
+pub use call::{GateCall, NamedPlan, NamedVerdict, RolloutCall, UnknownHost};
 pub use config::{ConfigError, parse_config};
 pub use eval::{AttestationPolicy, GatePolicy, HealthPolicy, Policy, RolloutPolicy};
 pub use selector::Selector;
+pub use snapshot::{HostId, HostRef, HostRow, Snapshot, StrId, Tags};
 pub use types::*;

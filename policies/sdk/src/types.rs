@@ -1,15 +1,18 @@
-//! Native mirrors of the `convoy:policy@1.0.0` WIT types.
+//! Native mirrors of the `convoy:policy@1.0.0` WIT types (the fleet snapshot of the
+//! rollout and gate worlds is in [`crate::snapshot`]).
 //!
-//! Their serde form is the ABI's JSON mapping, the same as the host runtime's bindings
-//! (`convoy policy eval`, scenario fixtures, receipts): record fields in snake_case, enum
-//! and variant cases in UpperCamelCase (`"ConfirmWindow"`), an `option` is `null` or the
-//! value, a variant case without payload is its name (`"Converge"`) and one with a payload
-//! is `{"Case": payload}` (`{"Hold": "why"}`). See `docs/policy-abi.md`.
+//! Their serde form is the ABI's JSON mapping, the same as the host runtime's bindings:
+//! record fields in snake_case, enum and variant cases in UpperCamelCase
+//! (`"ConfirmWindow"`), an `option` is `null` or the value, a variant case without payload
+//! is its name (`"Converge"`) and one with a payload is `{"Case": payload}` (`{"Hold":
+//! "why"}`). See `docs/policy-abi.md`. Scenario fixtures and `convoy policy eval` call
+//! files spell rollout and gate calls with hosts by name instead: [`crate::call`].
 #![forbid(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
 
 use crate::selector::SelectorSubject;
+use crate::snapshot::{HostId, HostRef, Snapshot};
 
 /// Unix seconds, supplied by the host: a policy has no clock.
 pub type Timestamp = u64;
@@ -84,7 +87,8 @@ impl HostPhase {
     }
 }
 
-/// One host of the fleet snapshot.
+/// One host, owned: what the health and attestation worlds see, and what
+/// [`Snapshot::new`] encodes. The rollout and gate worlds read hosts as [`HostRef`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Host {
@@ -117,18 +121,28 @@ impl Host {
     /// On its target closure with nothing left to do: soaked, converged, or idle (it was
     /// already there). A host still soaking (`healthy`) has not converged yet.
     pub fn is_converged(&self) -> bool {
-        self.on_target()
-            && matches!(
-                self.phase,
-                HostPhase::Idle | HostPhase::Soaked | HostPhase::Converged
-            )
+        is_converged(self.on_target(), self.phase)
     }
 
     /// Seconds since the host's last check-in, or `None` if it never checked in. A
     /// check-in stamped after `now` (clock skew) counts as just now.
     pub fn silent_for(&self, now: Timestamp) -> Option<u64> {
-        self.last_seen.map(|seen| now.saturating_sub(seen))
+        silent_for(self.last_seen, now)
     }
+}
+
+/// [`Host::is_converged`], for [`Host`] and [`HostRef`] alike.
+pub(crate) fn is_converged(on_target: bool, phase: HostPhase) -> bool {
+    on_target
+        && matches!(
+            phase,
+            HostPhase::Idle | HostPhase::Soaked | HostPhase::Converged
+        )
+}
+
+/// [`Host::silent_for`], for [`Host`] and [`HostRef`] alike.
+pub(crate) fn silent_for(last_seen: Option<Timestamp>, now: Timestamp) -> Option<u64> {
+    last_seen.map(|seen| now.saturating_sub(seen))
 }
 
 impl SelectorSubject for Host {
@@ -181,7 +195,7 @@ pub struct Rollout {
 #[serde(deny_unknown_fields)]
 pub struct Refusal {
     /// The refused candidate.
-    pub host: String,
+    pub host: HostId,
     /// Reason an operator can read.
     pub reason: String,
 }
@@ -205,8 +219,8 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Candidate {
-    /// Host name.
-    pub host: String,
+    /// The host, in the input's snapshot.
+    pub host: HostId,
     /// Why it is dispatched now.
     pub reason: String,
 }
@@ -219,8 +233,15 @@ pub struct RolloutInput {
     pub now: Timestamp,
     /// The rollout being planned.
     pub rollout: Rollout,
-    /// The hosts of the rollout's channel.
-    pub hosts: Vec<Host>,
+    /// The fleet; the rollout's hosts are those on `rollout.channel` ([`Self::hosts`]).
+    pub snapshot: Snapshot,
+}
+
+impl RolloutInput {
+    /// The rollout's hosts: those of the snapshot on the rollout's channel, by name.
+    pub fn hosts(&self) -> impl Iterator<Item = HostRef<'_>> {
+        self.snapshot.hosts_on(&self.rollout.channel)
+    }
 }
 
 /// A rollout policy's decision for one tick.
@@ -241,36 +262,28 @@ pub struct Plan {
 pub struct GateInput {
     /// Host-supplied current time.
     pub now: Timestamp,
-    /// Host names proposed for dispatch, in priority order.
-    pub candidates: Vec<String>,
-    /// Every host of the fleet.
-    pub hosts: Vec<Host>,
-    /// Every active rollout of the fleet.
-    pub active: Vec<Rollout>,
-}
-
-impl GateInput {
-    /// The snapshot's host called `name`.
-    pub fn host(&self, name: &str) -> Option<&Host> {
-        self.hosts.iter().find(|h| h.name == name)
-    }
+    /// Hosts proposed for dispatch, in priority order. A host may repeat: it is decided
+    /// once, at its first position ([`crate::eval::gate_each`] does that).
+    pub candidates: Vec<HostId>,
+    /// The fleet: every host and every active rollout.
+    pub snapshot: Snapshot,
 }
 
 /// A gate's decision: each candidate admitted or refused, exactly once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Verdict {
-    /// Admitted host names, in candidate order.
-    pub admitted: Vec<String>,
+    /// Admitted hosts, in candidate order.
+    pub admitted: Vec<HostId>,
     /// Refused candidates, in candidate order.
     pub refused: Vec<Refusal>,
 }
 
 impl Verdict {
     /// Refuse `host` with `reason`.
-    pub fn refuse(&mut self, host: &str, reason: impl Into<String>) {
+    pub fn refuse(&mut self, host: HostId, reason: impl Into<String>) {
         self.refused.push(Refusal {
-            host: host.to_owned(),
+            host,
             reason: reason.into(),
         });
     }

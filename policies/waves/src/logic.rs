@@ -21,9 +21,10 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeSet;
+use std::fmt::{self, Display, Write as _};
 
 use convoy_policy_sdk::{
-    Candidate, ConfigError, Host, HostPhase, Plan, Policy, RolloutInput, RolloutPolicy,
+    Candidate, ConfigError, HostPhase, HostRef, Plan, Policy, RolloutInput, RolloutPolicy,
     RolloutState, Selector, Step,
 };
 use serde::Deserialize;
@@ -182,12 +183,108 @@ fn minutes(m: u32) -> u64 {
     u64::from(m) * 60
 }
 
-/// What one host of the current wave means for this tick.
-enum Status {
+/// What one host of the current wave means for this tick. Reasons are words only when
+/// they reach the output: a wave of 10,000 in-flight hosts names five of them.
+enum Status<'h> {
     Done,
-    Skipped(String),
-    Waiting(String),
+    Skipped(Skip<'h>),
+    Waiting(Wait),
     Candidate,
+}
+
+/// Why a host of the current wave is passed over (a note names it).
+enum Skip<'h> {
+    Tolerated(Failure<'h>),
+    NoTarget,
+    Quarantined,
+    Offline {
+        silent: u64,
+        last_seen: Option<u64>,
+        after: u64,
+    },
+}
+
+/// What the wave waits for on a host.
+enum Wait {
+    Soaking { soaked_for: u64, soak: u64 },
+    InFlight(HostPhase),
+    OnTarget(HostPhase),
+}
+
+/// A host that counts as failed.
+#[derive(Clone, Copy)]
+enum Failure<'h> {
+    Failed {
+        host: &'h str,
+        phase: HostPhase,
+    },
+    Stuck {
+        host: &'h str,
+        phase: HostPhase,
+        stuck_for: u64,
+        limit: u64,
+    },
+}
+
+/// A host the wave waits for, with why.
+struct Waiting<'h> {
+    host: &'h str,
+    why: Wait,
+}
+
+impl Display for Skip<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::Tolerated(failure) => write!(f, "{failure} (tolerated)"),
+            Skip::NoTarget => f.write_str("no target closure"),
+            Skip::Quarantined => f.write_str("quarantined"),
+            Skip::Offline {
+                silent,
+                last_seen,
+                after,
+            } => {
+                write!(f, "offline for {silent}s (")?;
+                match last_seen {
+                    Some(seen) => write!(f, "last seen {seen}")?,
+                    None => f.write_str("never seen")?,
+                }
+                write!(f, "), skipped after {after}s")
+            }
+        }
+    }
+}
+
+impl Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Wait::Soaking { soaked_for, soak } => write!(f, "soaking ({soaked_for}s of {soak}s)"),
+            Wait::InFlight(phase) => write!(f, "{phase:?}"),
+            Wait::OnTarget(phase) => write!(f, "{phase:?} on the target closure"),
+        }
+    }
+}
+
+impl Display for Failure<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Failed { host, phase } => write!(f, "{host} is {phase:?}"),
+            Failure::Stuck {
+                host,
+                phase,
+                stuck_for,
+                limit,
+            } => write!(
+                f,
+                "{host} stuck in {phase:?} for {stuck_for}s (health gate timeout {limit}s)"
+            ),
+        }
+    }
+}
+
+impl Display for Waiting<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.host, self.why)
+    }
 }
 
 impl RolloutPolicy for Waves {
@@ -216,37 +313,32 @@ impl RolloutPolicy for Waves {
         };
         let name = wave_name(wave, current);
 
-        // Hosts of the channel, by name, assigned to their wave.
-        let mut hosts: Vec<&Host> = input
-            .hosts
-            .iter()
-            .filter(|h| h.channel == rollout.channel)
-            .collect();
-        hosts.sort_by(|a, b| a.name.cmp(&b.name));
-        // Each host's wave, computed once.
-        let assigned: Vec<(usize, &Host)> = hosts
-            .iter()
-            .map(|h| {
-                let w = waves.iter().position(|w| w.selector.matches(*h));
-                (w.unwrap_or(waves.len() - 1), *h)
-            })
-            .collect();
-
-        // 1. Failures in the current and earlier waves.
+        // One pass over the channel's hosts (by name): each host's wave, the failures of
+        // the current and earlier waves, and the current wave's members.
         let stuck_after = cfg.health_gate.as_ref().map(|g| minutes(g.timeout_minutes));
-        let mut failed: Vec<Vec<String>> = vec![Vec::new(); current + 1];
-        for (w, h) in &assigned {
-            if *w <= current
-                && let Some(why) = failure(h, input.now, stuck_after)
-            {
-                failed[*w].push(why);
+        let mut failed: Vec<Vec<Failure>> = vec![Vec::new(); current + 1];
+        let mut members: Vec<(HostRef, Option<Failure>)> = Vec::new();
+        for h in input.hosts() {
+            let w = waves
+                .iter()
+                .position(|w| w.selector.matches(&h))
+                .unwrap_or(waves.len() - 1);
+            let Some(failed) = failed.get_mut(w) else {
+                continue; // a later wave
+            };
+            let failure = failure(&h, input.now, stuck_after);
+            failed.extend(failure);
+            if w == current {
+                members.push((h, failure));
             }
         }
-        for (w, failed) in failed.iter().enumerate() {
+
+        // 1. Failures in the current and earlier waves.
+        for (w, (failed, wave)) in failed.iter().zip(&waves).enumerate() {
             if failed.len() > cfg.max_failures_per_wave as usize {
                 let why = format!(
                     "wave {w} ({}): {} host(s) failed, {} tolerated: {}",
-                    wave_name(&waves[w], w),
+                    wave_name(wave, w),
                     failed.len(),
                     cfg.max_failures_per_wave,
                     summarise(failed, "; ")
@@ -262,26 +354,20 @@ impl RolloutPolicy for Waves {
         // 2. The current wave, host by host.
         let soak = minutes(wave.soak_minutes);
         let offline_after = minutes(cfg.skip_offline_after_minutes);
-        let members: Vec<&Host> = assigned
-            .iter()
-            .filter(|(w, _)| *w == current)
-            .map(|(_, h)| *h)
-            .collect();
         let (mut done, mut waiting) = (0usize, Vec::new());
         // Every candidate of the wave has the same reason: built once, not per host.
         let candidate_reason = format!("wave {current} ({name}): not on the target closure");
-        for h in &members {
-            let status = if let Some(why) = failure(h, input.now, stuck_after) {
-                Status::Skipped(format!("{why} (tolerated)"))
-            } else {
-                status(h, input.now, soak, offline_after, rollout.wave_started_at)
+        for (h, failure) in &members {
+            let status = match failure {
+                Some(failure) => Status::Skipped(Skip::Tolerated(*failure)),
+                None => status(h, input.now, soak, offline_after, rollout.wave_started_at),
             };
             match status {
                 Status::Done => done += 1,
                 Status::Skipped(why) => plan.notes.push(format!("skipped {}: {why}", h.name)),
-                Status::Waiting(why) => waiting.push(format!("{} {why}", h.name)),
+                Status::Waiting(why) => waiting.push(Waiting { host: h.name, why }),
                 Status::Candidate => plan.candidates.push(Candidate {
-                    host: h.name.clone(),
+                    host: h.id,
                     reason: candidate_reason.clone(),
                 }),
             }
@@ -322,47 +408,56 @@ impl RolloutPolicy for Waves {
 
 /// Names at most five items, then how many more: a reason stays readable (and small)
 /// on a 10,000-host fleet.
-fn summarise(items: &[String], sep: &str) -> String {
+fn summarise(items: &[impl Display], sep: &str) -> String {
     const LISTED: usize = 5;
-    let mut out = items
-        .iter()
-        .take(LISTED)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(sep);
+    let mut out = String::new();
+    for (i, item) in items.iter().take(LISTED).enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{item}");
+    }
     if items.len() > LISTED {
-        out.push_str(&format!("{sep}and {} more", items.len() - LISTED));
+        let _ = write!(out, "{sep}and {} more", items.len() - LISTED);
     }
     out
 }
 
 /// Why `h` counts as a failure now, if it does.
-fn failure(h: &Host, now: u64, stuck_after: Option<u64>) -> Option<String> {
+fn failure<'h>(h: &HostRef<'h>, now: u64, stuck_after: Option<u64>) -> Option<Failure<'h>> {
     // A host with no target closure is not part of the rollout: it cannot fail it.
-    h.target_closure.as_ref()?;
+    h.target_closure?;
     if h.phase.is_failure() {
-        return Some(format!("{} is {:?}", h.name, h.phase));
+        return Some(Failure::Failed {
+            host: h.name,
+            phase: h.phase,
+        });
     }
+    let stuck_for = now.saturating_sub(h.phase_since);
     match stuck_after {
-        Some(limit) if h.phase.is_in_flight() && now.saturating_sub(h.phase_since) >= limit => {
-            Some(format!(
-                "{} stuck in {:?} for {}s (health gate timeout {}s)",
-                h.name,
-                h.phase,
-                now.saturating_sub(h.phase_since),
-                limit
-            ))
-        }
+        Some(limit) if h.phase.is_in_flight() && stuck_for >= limit => Some(Failure::Stuck {
+            host: h.name,
+            phase: h.phase,
+            stuck_for,
+            limit,
+        }),
         _ => None,
     }
 }
 
-fn status(h: &Host, now: u64, soak: u64, offline_after: u64, wave_started_at: u64) -> Status {
+fn status<'h>(
+    h: &HostRef<'h>,
+    now: u64,
+    soak: u64,
+    offline_after: u64,
+    wave_started_at: u64,
+) -> Status<'h> {
     if h.target_closure.is_none() {
-        return Status::Skipped("no target closure".into());
+        return Status::Skipped(Skip::NoTarget);
     }
     if h.phase == HostPhase::Quarantined {
-        return Status::Skipped("quarantined".into());
+        return Status::Skipped(Skip::Quarantined);
     }
     if h.on_target() {
         match h.phase {
@@ -372,7 +467,7 @@ fn status(h: &Host, now: u64, soak: u64, offline_after: u64, wave_started_at: u6
                 if soaked_for >= soak {
                     return Status::Done;
                 }
-                return Status::Waiting(format!("soaking ({}s of {}s)", soaked_for, soak));
+                return Status::Waiting(Wait::Soaking { soaked_for, soak });
             }
             _ => {}
         }
@@ -382,20 +477,18 @@ fn status(h: &Host, now: u64, soak: u64, offline_after: u64, wave_started_at: u6
         None => now.saturating_sub(wave_started_at),
     };
     if silent >= offline_after {
-        let since = match h.last_seen {
-            Some(seen) => format!("last seen {seen}"),
-            None => "never seen".into(),
-        };
-        return Status::Skipped(format!(
-            "offline for {silent}s ({since}), skipped after {offline_after}s"
-        ));
+        return Status::Skipped(Skip::Offline {
+            silent,
+            last_seen: h.last_seen,
+            after: offline_after,
+        });
     }
     if h.phase.is_in_flight() {
-        return Status::Waiting(format!("{:?}", h.phase));
+        return Status::Waiting(Wait::InFlight(h.phase));
     }
     if h.on_target() {
         // On target but neither confirmed nor in flight: wait for the agent's report.
-        return Status::Waiting(format!("{:?} on the target closure", h.phase));
+        return Status::Waiting(Wait::OnTarget(h.phase));
     }
     Status::Candidate
 }

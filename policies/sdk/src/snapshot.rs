@@ -1,0 +1,553 @@
+//! The fleet as the rollout and gate worlds see it: one [`Snapshot`] in the ABI's columns.
+//!
+//! The host encodes the fleet once per tick as a string table and rows of string ids (WIT
+//! `snapshot`) and names hosts by [`HostId`], their position in the snapshot. A policy
+//! reads hosts as [`HostRef`] views whose strings borrow from the table, so reading a
+//! 10,000-host fleet allocates nothing per host — in the guest or natively. Natively,
+//! [`Snapshot::new`] builds exactly the encoding the host sends.
+//!
+//! A snapshot comes from outside the sandbox, so reading one never panics: a string id
+//! past the table, or whose offsets are out of order, past `text` or inside a UTF-8
+//! character, reads as `""`; a tag run past `tags` reads as no tags; a host id past the
+//! hosts is `None`. The host sends hosts sorted by name, which [`Snapshot::position`]
+//! relies on: in an unsorted snapshot it may not find a host that is there.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::selector::SelectorSubject;
+use crate::types::{self, Host, HostPhase, Rollout, Timestamp};
+
+/// A host of a [`Snapshot`]: its position in the snapshot's hosts, from 0 (WIT `host-id`).
+/// Ids are only meaningful with the snapshot they came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HostId(pub u32);
+
+impl HostId {
+    /// The position in the snapshot's hosts, for indexing per-host tables.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for HostId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A string of a [`Snapshot`]'s string table, by position (WIT `str-id`). In a well-formed
+/// snapshot two equal strings have the same id, so comparing ids compares strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StrId(pub u32);
+
+/// One host of a snapshot as it is encoded (WIT `host-row`): the fields of [`Host`], with
+/// every string a [`StrId`]. Policies read hosts through [`HostRef`] instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRow {
+    /// Unique host name.
+    pub name: StrId,
+    /// The channel the host follows.
+    pub channel: StrId,
+    /// The host's tags are the snapshot's `tags[tags_from .. tags_from + tags_count]`.
+    pub tags_from: u32,
+    /// How many tags the host has.
+    pub tags_count: u32,
+    /// Closure the host reported running.
+    pub current_closure: Option<StrId>,
+    /// Closure the signed artifact assigns to the host.
+    pub target_closure: Option<StrId>,
+    /// Rollout phase.
+    pub phase: HostPhase,
+    /// When the host entered `phase`.
+    pub phase_since: Timestamp,
+    /// Last authenticated check-in.
+    pub last_seen: Option<Timestamp>,
+    /// Id of the rollout that dispatched the host's current step.
+    pub rollout: Option<StrId>,
+}
+
+/// The fleet at one tick, in columns (WIT `snapshot`): every distinct string once in a
+/// table, every host a [`HostRow`] of string ids, sorted by name, plus the active
+/// rollouts. Its serde form is the WIT record's (`text`, `ends`, `hosts`, `tags`,
+/// `active`).
+///
+/// String `i` is `text[start(i) .. ends[i]]` with `start(0) = 0` and `start(i) =
+/// ends[i - 1]`.
+///
+/// ```
+/// use convoy_policy_sdk::{Host, HostPhase, Snapshot};
+///
+/// let host = |name: &str| Host {
+///     name: name.into(),
+///     channel: "prod".into(),
+///     tags: vec!["web".into()],
+///     current_closure: None,
+///     target_closure: Some("/nix/store/new".into()),
+///     phase: HostPhase::Idle,
+///     phase_since: 0,
+///     last_seen: None,
+///     rollout: None,
+/// };
+/// let snapshot = Snapshot::new(vec![host("web2"), host("web1")], vec![]);
+/// let web2 = snapshot.position("web2").expect("in the snapshot");
+/// assert_eq!(web2.index(), 1); // sorted by name
+/// let view = snapshot.host(web2).expect("in the snapshot");
+/// assert_eq!((view.name, view.channel), ("web2", "prod"));
+/// assert!(view.tags.contains("web"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    text: String,
+    ends: Vec<u32>,
+    #[serde(rename = "hosts")]
+    rows: Vec<HostRow>,
+    tags: Vec<StrId>,
+    active: Vec<Rollout>,
+}
+
+impl Snapshot {
+    /// Encodes `hosts` and `active` exactly as the host does: hosts sorted by name (byte
+    /// order), the first host of a repeated name kept (in `hosts`' order) and the others
+    /// dropped, each host's tags sorted and deduplicated, and every string given an id in
+    /// order of first use, walking the sorted hosts: name, channel, tags, current closure,
+    /// target closure, rollout.
+    ///
+    /// The ABI's ids and offsets are `u32`: past 2³² hosts or 4 GiB of strings the
+    /// encoding saturates and the extra hosts or strings are not read back faithfully.
+    pub fn new(mut hosts: Vec<Host>, active: Vec<Rollout>) -> Snapshot {
+        // Stable: of hosts with the same name, the first in `hosts` comes first and stays.
+        hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        hosts.dedup_by(|later, kept| later.name == kept.name);
+
+        let mut table = Interner::default();
+        let mut rows = Vec::with_capacity(hosts.len());
+        let mut tags = Vec::new();
+        for h in &hosts {
+            let name = table.intern(&h.name);
+            let channel = table.intern(&h.channel);
+            let mut own: Vec<&str> = h.tags.iter().map(String::as_str).collect();
+            own.sort_unstable();
+            own.dedup();
+            let tags_from = saturating_u32(tags.len());
+            tags.extend(own.iter().map(|t| table.intern(t)));
+            let current_closure = h.current_closure.as_deref().map(|c| table.intern(c));
+            let target_closure = h.target_closure.as_deref().map(|t| table.intern(t));
+            let rollout = h.rollout.as_deref().map(|r| table.intern(r));
+            rows.push(HostRow {
+                name,
+                channel,
+                tags_from,
+                tags_count: saturating_u32(own.len()),
+                current_closure,
+                target_closure,
+                phase: h.phase,
+                phase_since: h.phase_since,
+                last_seen: h.last_seen,
+                rollout,
+            });
+        }
+        Snapshot {
+            text: table.text,
+            ends: table.ends,
+            rows,
+            tags,
+            active,
+        }
+    }
+
+    /// A snapshot from its columns as they crossed the ABI, taken as they are: nothing is
+    /// checked or copied (reading is total, see the module documentation).
+    pub fn from_parts(
+        text: String,
+        ends: Vec<u32>,
+        rows: Vec<HostRow>,
+        tags: Vec<StrId>,
+        active: Vec<Rollout>,
+    ) -> Snapshot {
+        Snapshot {
+            text,
+            ends,
+            rows,
+            tags,
+            active,
+        }
+    }
+
+    /// How many hosts the fleet has.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the fleet has no host.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The host `id`, or `None` if the snapshot has no such host.
+    pub fn host(&self, id: HostId) -> Option<HostRef<'_>> {
+        self.rows.get(id.index()).map(|row| self.view(id, row))
+    }
+
+    /// The name of host `id`, or `None` if the snapshot has no such host.
+    pub fn name(&self, id: HostId) -> Option<&str> {
+        self.rows.get(id.index()).map(|row| self.str(row.name))
+    }
+
+    /// Every host, in the snapshot's order (by name).
+    pub fn hosts(&self) -> impl ExactSizeIterator<Item = HostRef<'_>> {
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| self.view(host_id(i), row))
+    }
+
+    /// The hosts following `channel`, in the snapshot's order. Other hosts are passed over
+    /// on their channel alone, without reading the rest of their row.
+    pub fn hosts_on<'s>(&'s self, channel: &'s str) -> impl Iterator<Item = HostRef<'s>> + 's {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(move |(_, row)| self.str(row.channel) == channel)
+            .map(|(i, row)| self.view(host_id(i), row))
+    }
+
+    /// The id of the host called `name`: a binary search, since hosts are sorted by name.
+    pub fn position(&self, name: &str) -> Option<HostId> {
+        self.rows
+            .binary_search_by(|row| self.str(row.name).cmp(name))
+            .ok()
+            .map(host_id)
+    }
+
+    /// Every active rollout of the fleet.
+    pub fn active(&self) -> &[Rollout] {
+        &self.active
+    }
+
+    /// The hosts as they are encoded.
+    pub fn rows(&self) -> &[HostRow] {
+        &self.rows
+    }
+
+    /// String `id` of the table; `""` if the id or its offsets are bad.
+    pub fn str(&self, id: StrId) -> &str {
+        let i = id.0 as usize;
+        let start = match i.checked_sub(1) {
+            None => Some(0),
+            Some(previous) => self.ends.get(previous).copied(),
+        };
+        match (start, self.ends.get(i)) {
+            (Some(start), Some(&end)) => self.text.get(start as usize..end as usize),
+            _ => None,
+        }
+        .unwrap_or("")
+    }
+
+    fn view<'s>(&'s self, id: HostId, row: &'s HostRow) -> HostRef<'s> {
+        let from = row.tags_from as usize;
+        let tags = from
+            .checked_add(row.tags_count as usize)
+            .and_then(|to| self.tags.get(from..to))
+            .unwrap_or(&[]);
+        HostRef {
+            id,
+            name: self.str(row.name),
+            channel: self.str(row.channel),
+            tags: Tags {
+                snapshot: self,
+                ids: tags,
+            },
+            current_closure: row.current_closure.map(|c| self.str(c)),
+            target_closure: row.target_closure.map(|t| self.str(t)),
+            phase: row.phase,
+            phase_since: row.phase_since,
+            last_seen: row.last_seen,
+            rollout: row.rollout.map(|r| self.str(r)),
+            row,
+        }
+    }
+}
+
+/// Host positions are `u32` in the ABI; a snapshot read from the ABI never has more.
+fn host_id(i: usize) -> HostId {
+    HostId(saturating_u32(i))
+}
+
+fn saturating_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The string table under construction: ids in order of first use.
+#[derive(Default)]
+struct Interner<'a> {
+    ids: HashMap<&'a str, StrId>,
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl<'a> Interner<'a> {
+    fn intern(&mut self, s: &'a str) -> StrId {
+        *self.ids.entry(s).or_insert_with(|| {
+            self.text.push_str(s);
+            self.ends.push(saturating_u32(self.text.len()));
+            StrId(saturating_u32(self.ends.len() - 1))
+        })
+    }
+}
+
+/// One host of a [`Snapshot`], its strings borrowed from the snapshot's table: what
+/// [`Host`] is to the health and attestation worlds, without an allocation. Only a
+/// snapshot makes one ([`Snapshot::host`], [`Snapshot::hosts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HostRef<'a> {
+    /// The host's id in its snapshot.
+    pub id: HostId,
+    /// Unique host name.
+    pub name: &'a str,
+    /// The channel the host follows.
+    pub channel: &'a str,
+    /// Tags from the fleet definition, sorted.
+    pub tags: Tags<'a>,
+    /// Closure the host reported running.
+    pub current_closure: Option<&'a str>,
+    /// Closure the signed artifact assigns to the host.
+    pub target_closure: Option<&'a str>,
+    /// Rollout phase.
+    pub phase: HostPhase,
+    /// When the host entered `phase`.
+    pub phase_since: Timestamp,
+    /// Last authenticated check-in.
+    pub last_seen: Option<Timestamp>,
+    /// Id of the rollout that dispatched the host's current step.
+    pub rollout: Option<&'a str>,
+    row: &'a HostRow,
+}
+
+impl HostRef<'_> {
+    /// Whether the host runs the closure the artifact assigns to it.
+    pub fn on_target(&self) -> bool {
+        match (self.row.current_closure, self.row.target_closure) {
+            // Interned: the same id is the same string. Different ids compare as strings,
+            // so a snapshot that repeats a string still answers right.
+            (Some(current), Some(target)) => {
+                current == target || self.current_closure == self.target_closure
+            }
+            _ => false,
+        }
+    }
+
+    /// On its target closure with nothing left to do (see [`Host::is_converged`]).
+    pub fn is_converged(&self) -> bool {
+        types::is_converged(self.on_target(), self.phase)
+    }
+
+    /// Seconds since the last check-in (see [`Host::silent_for`]).
+    pub fn silent_for(&self, now: Timestamp) -> Option<u64> {
+        types::silent_for(self.last_seen, now)
+    }
+
+    /// The host as an owned [`Host`] (for tests and tools; policies need not copy).
+    pub fn to_host(&self) -> Host {
+        Host {
+            name: self.name.to_owned(),
+            channel: self.channel.to_owned(),
+            tags: self.tags.iter().map(str::to_owned).collect(),
+            current_closure: self.current_closure.map(str::to_owned),
+            target_closure: self.target_closure.map(str::to_owned),
+            phase: self.phase,
+            phase_since: self.phase_since,
+            last_seen: self.last_seen,
+            rollout: self.rollout.map(str::to_owned),
+        }
+    }
+}
+
+impl SelectorSubject for HostRef<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn channel(&self) -> &str {
+        self.channel
+    }
+    fn has_tag(&self, tag: &str) -> bool {
+        self.tags.contains(tag)
+    }
+}
+
+/// A host's tags, read from its snapshot.
+#[derive(Clone, Copy)]
+pub struct Tags<'a> {
+    snapshot: &'a Snapshot,
+    ids: &'a [StrId],
+}
+
+impl<'a> Tags<'a> {
+    /// The tags, in order (sorted).
+    pub fn iter(self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
+        let snapshot = self.snapshot;
+        self.ids.iter().map(move |&id| snapshot.str(id))
+    }
+
+    /// Whether `tag` is one of them.
+    pub fn contains(self, tag: &str) -> bool {
+        self.iter().any(|t| t == tag)
+    }
+
+    /// How many tags.
+    pub fn len(self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there is no tag.
+    pub fn is_empty(self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The tags' string ids.
+    pub fn ids(self) -> &'a [StrId] {
+        self.ids
+    }
+}
+
+impl fmt::Debug for Tags<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, channel: &str, tags: &[&str], current: Option<&str>) -> Host {
+        Host {
+            name: name.into(),
+            channel: channel.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            current_closure: current.map(Into::into),
+            target_closure: Some("/nix/store/new".into()),
+            phase: HostPhase::Idle,
+            phase_since: 1,
+            last_seen: Some(2),
+            rollout: None,
+        }
+    }
+
+    fn strings(s: &Snapshot) -> Vec<&str> {
+        (0..s.ends.len()).map(|i| s.str(StrId(i as u32))).collect()
+    }
+
+    #[test]
+    fn encodes_in_the_order_the_abi_specifies() {
+        let s = Snapshot::new(
+            vec![
+                host("web2", "prod", &["web", "eu"], Some("/nix/store/old")),
+                host("db1", "prod", &["eu", "db", "eu"], None),
+                host("db1", "staging", &[], None), // a repeated name: the first one stays
+            ],
+            vec![],
+        );
+        assert_eq!(
+            strings(&s),
+            [
+                "db1",
+                "prod",
+                "db",
+                "eu",
+                "/nix/store/new",
+                "web2",
+                "web",
+                "/nix/store/old"
+            ]
+        );
+        assert_eq!(s.text, "db1proddbeu/nix/store/newweb2web/nix/store/old");
+        assert_eq!(s.tags, [StrId(2), StrId(3), StrId(3), StrId(6)]);
+        let names: Vec<&str> = s.hosts().map(|h| h.name).collect();
+        assert_eq!(names, ["db1", "web2"]);
+        let db1 = s.host(HostId(0)).expect("db1");
+        assert_eq!(db1.channel, "prod");
+        assert_eq!(db1.tags.iter().collect::<Vec<_>>(), ["db", "eu"]);
+        assert_eq!(db1.to_host().tags, ["db", "eu"]);
+        let web2 = s.host(HostId(1)).expect("web2");
+        assert_eq!(web2.tags.iter().collect::<Vec<_>>(), ["eu", "web"]);
+        assert_eq!(web2.current_closure, Some("/nix/store/old"));
+        assert!(!web2.on_target());
+        assert_eq!(s.position("web2"), Some(HostId(1)));
+        assert_eq!(s.position("web3"), None);
+        assert_eq!(s.name(HostId(0)), Some("db1"));
+        assert!(s.host(HostId(2)).is_none());
+    }
+
+    #[test]
+    fn on_target_compares_closures() {
+        let s = Snapshot::new(
+            vec![
+                host("a", "prod", &[], Some("/nix/store/new")),
+                host("b", "prod", &[], Some("/nix/store/old")),
+                host("c", "prod", &[], None),
+            ],
+            vec![],
+        );
+        let on: Vec<bool> = s.hosts().map(|h| h.on_target()).collect();
+        assert_eq!(on, [true, false, false]);
+        assert!(s.host(HostId(0)).is_some_and(|h| h.is_converged()));
+    }
+
+    #[test]
+    fn hosts_on_a_channel() {
+        let s = Snapshot::new(
+            vec![
+                host("a", "prod", &[], None),
+                host("b", "staging", &[], None),
+                host("c", "prod", &[], None),
+            ],
+            vec![],
+        );
+        let prod: Vec<(HostId, &str)> = s.hosts_on("prod").map(|h| (h.id, h.name)).collect();
+        assert_eq!(prod, [(HostId(0), "a"), (HostId(2), "c")]);
+    }
+
+    #[test]
+    fn malformed_snapshots_read_without_panicking() {
+        let row = |name: u32, tags_from: u32, tags_count: u32| HostRow {
+            name: StrId(name),
+            channel: StrId(u32::MAX),
+            tags_from,
+            tags_count,
+            current_closure: Some(StrId(7)),
+            target_closure: Some(StrId(8)),
+            phase: HostPhase::Idle,
+            phase_since: 0,
+            last_seen: None,
+            rollout: Some(StrId(3)),
+        };
+        // "é" is two bytes. String 0 is "éa"; 1 ends before it starts; 2 starts inside
+        // "é"; 3 ends past the text; 4 and on do not exist.
+        let s = Snapshot::from_parts(
+            "éab".into(),
+            vec![3, 1, 4, 99],
+            vec![row(0, 0, 1), row(1, u32::MAX, 2), row(2, 1, 9)],
+            vec![StrId(0), StrId(42)],
+            vec![],
+        );
+        let views: Vec<(&str, &str, usize)> = s
+            .hosts()
+            .map(|h| (h.name, h.channel, h.tags.len()))
+            .collect();
+        assert_eq!(views, [("éa", "", 1), ("", "", 0), ("", "", 0)]);
+        let first = s.host(HostId(0)).expect("row 0");
+        assert_eq!(first.tags.iter().collect::<Vec<_>>(), ["éa"]);
+        assert_eq!(first.rollout, Some(""));
+        assert!(first.on_target(), "two unreadable closures read alike");
+        assert_eq!(s.position("zz"), None);
+        assert!(s.host(HostId(u32::MAX)).is_none());
+    }
+}
