@@ -1,11 +1,12 @@
 //! The rollout + gate chain over a 10,000-host fleet, in wasmtime and natively.
 //!
 //! Prints: cold (compile) and warm (compiled cache) load times of the four components; the
-//! time per evaluation of each policy and of the whole chain (fresh instance per call,
-//! marshalling of the 10,000 hosts in and the decision out included); the part of it that
-//! is receipt hashing (RFC 8785 canonical JSON + sha256 of the input); and the ratio to
-//! the same policy logic compiled natively (the policies' rlib crates, same SDK entry
-//! points, configuration parsed on every call in both).
+//! time of one reconciler tick — building the tick's snapshot (columnar encoding and its
+//! sha256), then each policy call (fresh instance, lowering the snapshot, lifting,
+//! validating and naming the decision, receipt) — step by step and in total; and the
+//! ratio to the same policy logic compiled natively (the policies' rlib crates, same SDK
+//! entry points, configuration parsed on every call in both, starting from a ready SDK
+//! snapshot).
 //!
 //! Run: `cargo bench -p convoy-host-runtime --bench policy_chain` (the workspace target dir:
 //! `target-policy` belongs to the separate policies workspace, and sharing it mixes the two).
@@ -14,10 +15,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use convoy_host_runtime::gate::GateInput;
 use convoy_host_runtime::rollout::{RolloutInput, Step};
 use convoy_host_runtime::types::{Host, HostPhase, Rollout, RolloutState};
-use convoy_host_runtime::{EngineOptions, Policy, PolicyEngine, PolicyKind, PolicySpec};
+use convoy_host_runtime::{EngineOptions, Policy, PolicyEngine, PolicyKind, PolicySpec, Snapshot};
 use convoy_proto::Sha256Digest;
 
 const HOSTS: usize = 10_000;
@@ -80,39 +80,26 @@ fn main() {
     let warm = started.elapsed();
 
     let (rollout_input, active) = fleet();
+    let (now, rollout) = (rollout_input.now, &rollout_input.rollout);
     let waves = &policies[0];
     let gates = &policies[1..];
     let gate_configs = [CHANNEL_EDGES, HOST_EDGES, BUDGET];
 
-    // One chain in wasm: plan, then each gate on the survivors of the previous one.
-    // What the receipt costs inside each call: the same canonical JSON + sha256 of
-    // {function, config, input} that the runtime computes, timed on its own.
-    fn receipt_cost<I: serde::Serialize>(function: &str, config: &str, input: &I) -> Duration {
-        // The same shape as the runtime's receipt input, serialised the same (typed) way.
-        #[derive(serde::Serialize)]
-        struct Call<'a, I> {
-            function: &'a str,
-            config: &'a str,
-            input: &'a I,
-        }
-        let t = Instant::now();
-        let bytes = convoy_proto::json::canonical_bytes(&Call {
-            function,
-            config,
-            input,
-        })
-        .expect("canonical");
-        std::hint::black_box(Sha256Digest::of(&bytes));
-        t.elapsed()
-    }
+    // One reconciler tick in wasm: build the tick's snapshot (columnar encoding + its
+    // sha256, once), plan, then each gate on the survivors of the previous one. Every call
+    // instantiates afresh, lowers the snapshot, lifts, validates, names hosts and writes
+    // its receipt. Slot 0 is the snapshot, slots 1-4 the four calls.
     let fuel = std::cell::RefCell::new([0u64; 4]);
-    let run_wasm = |timings: &mut [Duration; 4], receipts: &mut [Duration; 4]| {
+    let run_wasm = |timings: &mut [Duration; 5]| {
+        let hosts = rollout_input.hosts.clone();
         let t = Instant::now();
-        let plan = waves.plan(WAVES, &rollout_input).expect("plan");
+        let snapshot = Snapshot::new(hosts, active.clone()).expect("snapshot");
+        timings[0] += t.elapsed();
+        let t = Instant::now();
+        let plan = waves.plan_on(WAVES, now, rollout, &snapshot).expect("plan");
+        timings[1] += t.elapsed();
         fuel.borrow_mut()[0] = plan.receipt.fuel_used;
         let plan = plan.output;
-        timings[0] += t.elapsed();
-        receipts[0] += receipt_cost("plan", WAVES, &rollout_input);
         assert!(
             matches!(plan.step, Step::Hold(_) | Step::Promote(_)),
             "{:?}",
@@ -120,40 +107,42 @@ fn main() {
         );
         let mut candidates: Vec<String> = plan.candidates.into_iter().map(|c| c.host).collect();
         for (i, (gate, cfg)) in gates.iter().zip(gate_configs).enumerate() {
-            let input = GateInput {
-                now: rollout_input.now,
-                candidates,
-                hosts: rollout_input.hosts.clone(),
-                active: active.clone(),
-            };
             let t = Instant::now();
-            let verdict = gate.admit(cfg, &input).expect("admit");
+            let verdict = gate
+                .admit_on(cfg, now, &candidates, &snapshot)
+                .expect("admit");
+            timings[i + 2] += t.elapsed();
             fuel.borrow_mut()[i + 1] = verdict.receipt.fuel_used;
-            let verdict = verdict.output;
-            timings[i + 1] += t.elapsed();
-            receipts[i + 1] += receipt_cost("admit", cfg, &input);
-            candidates = verdict.admitted;
+            candidates = verdict.output.admitted;
         }
         candidates.len()
     };
 
-    // The same chain natively, on the SDK's types (converted once, outside the timing).
-    let native_rollout: convoy_policy_sdk::RolloutInput =
-        serde_json::from_value(serde_json::to_value(&rollout_input).expect("json")).expect("sdk");
-    let native_active: Vec<convoy_policy_sdk::Rollout> =
-        serde_json::from_value(serde_json::to_value(&active).expect("json")).expect("sdk");
-    let run_native = |timings: &mut [Duration; 4]| {
-        use convoy_policy_sdk::eval;
+    // The same chain natively: the same crates through the same SDK entry points, on
+    // inputs already in the SDK's types (its snapshot built once, outside the timing).
+    let native_snapshot = convoy_policy_sdk::Snapshot::new(
+        serde_json::from_value(serde_json::to_value(&rollout_input.hosts).expect("json"))
+            .expect("sdk hosts"),
+        serde_json::from_value(serde_json::to_value(&active).expect("json")).expect("sdk"),
+    );
+    let native_rollout: convoy_policy_sdk::Rollout =
+        serde_json::from_value(serde_json::to_value(rollout).expect("json")).expect("sdk");
+    let run_native = |timings: &mut [Duration; 5]| {
+        use convoy_policy_sdk::{GateInput, RolloutInput, eval};
+        let input = RolloutInput {
+            now,
+            rollout: native_rollout.clone(),
+            snapshot: native_snapshot.clone(),
+        };
         let t = Instant::now();
-        let plan = eval::plan::<convoy_policy_waves::Waves>(WAVES, &native_rollout);
-        timings[0] += t.elapsed();
-        let mut candidates: Vec<String> = plan.candidates.into_iter().map(|c| c.host).collect();
+        let plan = eval::plan::<convoy_policy_waves::Waves>(WAVES, &input);
+        timings[1] += t.elapsed();
+        let mut candidates: Vec<_> = plan.candidates.into_iter().map(|c| c.host).collect();
         for (i, cfg) in gate_configs.iter().enumerate() {
-            let input = convoy_policy_sdk::GateInput {
-                now: native_rollout.now,
+            let input = GateInput {
+                now,
                 candidates,
-                hosts: native_rollout.hosts.clone(),
-                active: native_active.clone(),
+                snapshot: native_snapshot.clone(),
             };
             let t = Instant::now();
             let verdict = match i {
@@ -161,38 +150,31 @@ fn main() {
                 1 => eval::admit::<convoy_policy_host_edges::HostEdges>(cfg, &input),
                 _ => eval::admit::<convoy_policy_disruption_budget::DisruptionBudget>(cfg, &input),
             };
-            timings[i + 1] += t.elapsed();
+            timings[i + 2] += t.elapsed();
             candidates = verdict.admitted;
         }
         candidates.len()
     };
 
     // Warm up, check both agree, then measure.
-    let (mut w, mut n, mut r) = (
-        [Duration::ZERO; 4],
-        [Duration::ZERO; 4],
-        [Duration::ZERO; 4],
-    );
-    let admitted_wasm = run_wasm(&mut w, &mut r);
+    let (mut w, mut n) = ([Duration::ZERO; 5], [Duration::ZERO; 5]);
+    let admitted_wasm = run_wasm(&mut w);
     let admitted_native = run_native(&mut n);
     assert_eq!(
         admitted_wasm, admitted_native,
         "wasm and native chains disagree"
     );
-    let (mut w, mut n, mut r) = (
-        [Duration::ZERO; 4],
-        [Duration::ZERO; 4],
-        [Duration::ZERO; 4],
-    );
+    let (mut w, mut n) = ([Duration::ZERO; 5], [Duration::ZERO; 5]);
     for _ in 0..RUNS {
-        run_wasm(&mut w, &mut r);
+        run_wasm(&mut w);
         run_native(&mut n);
     }
+    let snapshot = Snapshot::new(rollout_input.hosts.clone(), active.clone()).expect("snapshot");
     let per = |d: Duration| d / RUNS as u32;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
 
     println!(
-        "policy chain benchmark: {HOSTS} hosts, waves -> channel-edges -> host-edges -> disruption-budget"
+        "policy chain benchmark: {HOSTS} hosts, one tick: snapshot -> waves -> channel-edges -> host-edges -> disruption-budget"
     );
     println!(
         "wasmtime {} ({} runs, mean per run)",
@@ -205,27 +187,29 @@ fn main() {
         ms(warm)
     );
     println!(
-        "{:<20} {:>10} {:>10} {:>12} {:>10} {:>7} {:>7}",
-        "policy", "wasm ms", "receipt", "wasm-rcpt", "native ms", "ratio", "ratio*"
+        "{:<20} {:>10} {:>10} {:>7}",
+        "step", "wasm ms", "native ms", "ratio"
     );
-    let row = |name: &str, w: Duration, r: Duration, n: Duration| {
-        let eval = w.saturating_sub(r);
-        println!(
-            "{:<20} {:>10.2} {:>10.2} {:>12.2} {:>10.2} {:>7.2} {:>7.2}",
-            name,
-            ms(per(w)),
-            ms(per(r)),
-            ms(per(eval)),
-            ms(per(n)),
-            w.as_secs_f64() / n.as_secs_f64(),
-            eval.as_secs_f64() / n.as_secs_f64()
-        );
+    let row = |name: &str, w: Duration, n: Duration| {
+        if n.is_zero() {
+            println!("{:<20} {:>10.2} {:>10} {:>7}", name, ms(per(w)), "-", "-");
+        } else {
+            println!(
+                "{:<20} {:>10.2} {:>10.2} {:>7.2}",
+                name,
+                ms(per(w)),
+                ms(per(n)),
+                w.as_secs_f64() / n.as_secs_f64()
+            );
+        }
     };
+    row("snapshot", w[0], n[0]);
     for (i, (name, _)) in chain.iter().enumerate() {
-        row(name, w[i], r[i], n[i]);
+        row(name, w[i + 1], n[i + 1]);
     }
-    row("chain", w.iter().sum(), r.iter().sum(), n.iter().sum());
-    println!("ratio = wasm / native; ratio* = (wasm - receipt hashing) / native");
+    row("tick (chain)", w.iter().sum(), n.iter().sum());
+    println!("snapshot = sorting check, columnar encoding, name index and sha256, once per tick");
+    println!("ratio = wasm / native (the native chain starts from a ready SDK snapshot)");
     let fuel = fuel.borrow();
     println!(
         "fuel per call: waves {}, channel-edges {}, host-edges {}, disruption-budget {}",
@@ -244,12 +228,7 @@ fn main() {
     let (floor, _) = warm_engine
         .load(&floor_spec, &floor_bytes)
         .expect("floor gate");
-    let input = GateInput {
-        now: rollout_input.now,
-        candidates: rollout_input.hosts.iter().map(|h| h.name.clone()).collect(),
-        hosts: rollout_input.hosts.clone(),
-        active: active.clone(),
-    };
+    let candidates: Vec<String> = rollout_input.hosts.iter().map(|h| h.name.clone()).collect();
     let validate = Instant::now();
     for _ in 0..RUNS {
         std::hint::black_box(floor.validate_config("{}").expect("validate"));
@@ -257,12 +236,20 @@ fn main() {
     let validate = validate.elapsed();
     let t = Instant::now();
     for _ in 0..RUNS {
-        std::hint::black_box(floor.admit("{}", &input).expect("admit"));
+        std::hint::black_box(
+            floor
+                .admit_on("{}", now, &candidates, &snapshot)
+                .expect("admit"),
+        );
     }
     let floor_time = t.elapsed();
-    let floor_fuel = floor.admit("{}", &input).expect("admit").receipt.fuel_used;
+    let floor_fuel = floor
+        .admit_on("{}", now, &candidates, &snapshot)
+        .expect("admit")
+        .receipt
+        .fuel_used;
     println!(
-        "runtime floor: empty call (fresh instance) {:.3} ms; identity gate over {HOSTS} hosts and candidates {:.2} ms (incl. receipt), fuel {}",
+        "runtime floor: empty call (fresh instance) {:.3} ms; identity gate over a {HOSTS}-host snapshot and {HOSTS} candidates {:.2} ms (receipt included), fuel {}",
         ms(per(validate)),
         ms(per(floor_time)),
         floor_fuel
@@ -348,6 +335,7 @@ fn fleet() -> (RolloutInput, Vec<Rollout>) {
             now,
             rollout: rollout.clone(),
             hosts,
+            active: vec![rollout.clone()],
         },
         vec![rollout],
     )

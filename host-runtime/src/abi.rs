@@ -183,19 +183,8 @@ pub mod types {
     }
 
     /// Why a host was not admitted by a gate.
-    #[derive(
-        ComponentType,
-        Lift,
-        Lower,
-        Clone,
-        Debug,
-        PartialEq,
-        Eq,
-        serde::Serialize,
-        serde::Deserialize,
-    )]
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[component(record)]
     pub struct Refusal {
         /// Host name (a candidate).
         pub host: String,
@@ -241,19 +230,8 @@ pub mod rollout {
     }
 
     /// A host to dispatch now, and why.
-    #[derive(
-        ComponentType,
-        Lift,
-        Lower,
-        Clone,
-        Debug,
-        PartialEq,
-        Eq,
-        serde::Serialize,
-        serde::Deserialize,
-    )]
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[component(record)]
     pub struct Candidate {
         /// Host name.
         pub host: String,
@@ -262,42 +240,24 @@ pub mod rollout {
     }
 
     /// Everything the rollout policy sees.
-    #[derive(
-        ComponentType,
-        Lift,
-        Lower,
-        Clone,
-        Debug,
-        PartialEq,
-        Eq,
-        serde::Serialize,
-        serde::Deserialize,
-    )]
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[component(record)]
     pub struct RolloutInput {
         /// Host-supplied current time.
         pub now: Timestamp,
         /// The rollout being planned.
         pub rollout: Rollout,
-        /// The hosts of the rollout's channel, sorted by name.
+        /// The hosts of the fleet (at least the rollout's channel), in any order; the
+        /// runtime sorts them into a [`crate::Snapshot`] and refuses a repeated name.
         pub hosts: Vec<Host>,
+        /// Every active rollout of the fleet (the snapshot's `active`).
+        #[serde(default)]
+        pub active: Vec<Rollout>,
     }
 
     /// The decision for one tick.
-    #[derive(
-        ComponentType,
-        Lift,
-        Lower,
-        Clone,
-        Debug,
-        PartialEq,
-        Eq,
-        serde::Serialize,
-        serde::Deserialize,
-    )]
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[component(record)]
     pub struct Plan {
         /// What the rollout does next.
         pub step: Step,
@@ -311,47 +271,26 @@ pub mod rollout {
 /// `convoy:policy/gate`.
 pub mod gate {
     pub use super::types::{Host, Refusal, Rollout, Timestamp};
-    use super::*;
 
     /// Everything a gate sees.
-    #[derive(
-        ComponentType,
-        Lift,
-        Lower,
-        Clone,
-        Debug,
-        PartialEq,
-        Eq,
-        serde::Serialize,
-        serde::Deserialize,
-    )]
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[component(record)]
     pub struct GateInput {
         /// Host-supplied current time.
         pub now: Timestamp,
-        /// Host names proposed for dispatch, in priority order.
+        /// Host names proposed for dispatch, in priority order. A name that is not in the
+        /// snapshot is refused by the runtime itself, in its place; a repeated name is
+        /// decided once, at its first position.
         pub candidates: Vec<String>,
-        /// Every host of the fleet, sorted by name.
+        /// Every host of the fleet, in any order (see [`RolloutInput::hosts`](super::rollout::RolloutInput)).
         pub hosts: Vec<Host>,
         /// Every active rollout of the fleet.
         pub active: Vec<Rollout>,
     }
 
     /// Each candidate admitted or refused, exactly once.
-    #[derive(
-        ComponentType,
-        Lift,
-        Lower,
-        Clone,
-        Debug,
-        PartialEq,
-        Eq,
-        serde::Serialize,
-        serde::Deserialize,
-    )]
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[component(record)]
     pub struct Verdict {
         /// Admitted host names, in candidate order.
         pub admitted: Vec<String>,
@@ -630,5 +569,99 @@ pub mod attestation {
         pub standing: TrustLevel,
         /// Why.
         pub reason: String,
+    }
+}
+
+/// The lowered forms of the `rollout` and `gate` worlds: what actually crosses into the
+/// guest. The fleet travels as one columnar `snapshot` (see [`crate::Snapshot`]) and hosts
+/// are named by their position in it; the runtime maps the policy's ids back to names
+/// (the forms of [`rollout`] and [`gate`] above) after validating them.
+pub mod wire {
+    use super::rollout::Step;
+    use super::types::{HostPhase, Rollout, Timestamp};
+    use super::*;
+
+    /// `types.host-row`.
+    #[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct HostRow {
+        pub name: u32,
+        pub channel: u32,
+        #[component(name = "tags-from")]
+        pub tags_from: u32,
+        #[component(name = "tags-count")]
+        pub tags_count: u32,
+        #[component(name = "current-closure")]
+        pub current_closure: Option<u32>,
+        #[component(name = "target-closure")]
+        pub target_closure: Option<u32>,
+        pub phase: HostPhase,
+        #[component(name = "phase-since")]
+        pub phase_since: Timestamp,
+        #[component(name = "last-seen")]
+        pub last_seen: Option<Timestamp>,
+        pub rollout: Option<u32>,
+    }
+
+    /// `types.snapshot`, borrowed from a [`crate::Snapshot`] for one call.
+    #[derive(ComponentType, Lower, Clone, Copy, Debug)]
+    #[component(record)]
+    pub struct SnapshotRef<'a> {
+        pub text: &'a str,
+        pub ends: &'a [u32],
+        pub hosts: &'a [HostRow],
+        pub tags: &'a [u32],
+        pub active: &'a [Rollout],
+    }
+
+    /// `rollout.rollout-input`.
+    #[derive(ComponentType, Lower, Clone, Copy, Debug)]
+    #[component(record)]
+    pub struct RolloutIn<'a> {
+        pub now: Timestamp,
+        pub rollout: &'a Rollout,
+        pub snapshot: SnapshotRef<'a>,
+    }
+
+    /// `rollout.candidate`.
+    #[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct CandidateOut {
+        pub host: u32,
+        pub reason: String,
+    }
+
+    /// `rollout.plan`.
+    #[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct PlanOut {
+        pub step: Step,
+        pub candidates: Vec<CandidateOut>,
+        pub notes: Vec<String>,
+    }
+
+    /// `gate.gate-input`.
+    #[derive(ComponentType, Lower, Clone, Copy, Debug)]
+    #[component(record)]
+    pub struct GateIn<'a> {
+        pub now: Timestamp,
+        pub candidates: &'a [u32],
+        pub snapshot: SnapshotRef<'a>,
+    }
+
+    /// `types.refusal`.
+    #[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct RefusalOut {
+        pub host: u32,
+        pub reason: String,
+    }
+
+    /// `gate.verdict`.
+    #[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq, Eq)]
+    #[component(record)]
+    pub struct VerdictOut {
+        pub admitted: Vec<u32>,
+        pub refused: Vec<RefusalOut>,
     }
 }

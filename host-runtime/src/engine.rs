@@ -13,9 +13,8 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, OptLevel, Store};
 
 use crate::abi::attestation::{AttestationInput, AttestationVerdict};
-use crate::abi::gate::{GateInput, Verdict};
 use crate::abi::health::{HealthInput, HealthVerdict};
-use crate::abi::rollout::{Plan, RolloutInput};
+use crate::abi::wire::{GateIn, PlanOut, RolloutIn, VerdictOut};
 use crate::cache::CompiledCache;
 use crate::limits::Limits;
 use crate::policy::{KindPre, Policy, StoreState, deadline_ticks};
@@ -296,10 +295,10 @@ impl PolicyEngine {
             .map_err(signature)?;
         match spec.kind {
             PolicyKind::Rollout => instance
-                .get_typed_func::<(&str, &RolloutInput), (Plan,)>(&mut store, "plan")
+                .get_typed_func::<(&str, RolloutIn<'_>), (PlanOut,)>(&mut store, "plan")
                 .map(drop),
             PolicyKind::Gate => instance
-                .get_typed_func::<(&str, &GateInput), (Verdict,)>(&mut store, "admit")
+                .get_typed_func::<(&str, GateIn<'_>), (VerdictOut,)>(&mut store, "admit")
                 .map(drop),
             PolicyKind::Health => instance
                 .get_typed_func::<(&str, &HealthInput), (HealthVerdict,)>(&mut store, "assess")

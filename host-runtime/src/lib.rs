@@ -20,9 +20,10 @@ mod kind;
 mod limits;
 mod policy;
 mod receipt;
+mod snapshot;
 mod validate;
 
-pub use abi::{attestation, gate, health, rollout, types};
+pub use abi::{attestation, gate, health, rollout, types, wire};
 pub use cache::CompiledCache;
 pub use call::PolicyCall;
 pub use convoy_proto::PolicyKind;
@@ -34,6 +35,7 @@ pub use kind::{ABI_MAJOR, ABI_VERSION, ALL_KINDS, PolicyWorld, parse_kind, parse
 pub use limits::Limits;
 pub use policy::{ConfigVerdict, Policy, StoreState};
 pub use receipt::{Evaluation, Evidence, Receipt, Replay};
+pub use snapshot::{Snapshot, SnapshotError};
 
 /// The exact wasmtime version policies are compiled and metered with; receipts are only
 /// reproducible under the same one.

@@ -3,16 +3,19 @@
 use std::time::Duration;
 
 use convoy_proto::Sha256Digest;
-use wasmtime::component::{ComponentNamedList, ComponentType, InstancePre, Lift, Lower};
+use wasmtime::component::{ComponentNamedList, InstancePre, Lift, Lower};
 use wasmtime::{Store, Trap, WasmBacktrace};
 
 use crate::abi::attestation::{AttestationInput, AttestationVerdict};
 use crate::abi::gate::{GateInput, Verdict};
 use crate::abi::health::{HealthInput, HealthVerdict};
 use crate::abi::rollout::{Plan, RolloutInput};
+use crate::abi::types::{Host, Rollout};
+use crate::abi::wire::{GateIn, PlanOut, RolloutIn, VerdictOut};
 use crate::engine::{PolicyEngine, PolicySpec, one_line};
 use crate::limits::{Limits, MemoryCapHit, StoreLimiter};
 use crate::receipt::{Evaluation, Receipt};
+use crate::snapshot::Snapshot;
 use crate::validate;
 use convoy_proto::PolicyKind;
 
@@ -129,12 +132,13 @@ impl Policy {
         limits: Limits,
     ) -> Result<Evaluation<ConfigVerdict>, PolicyError> {
         let input = CallInput::<()> {
-            function: "validate-config",
             config,
+            function: "validate-config",
             input: None,
         };
         self.run(
             &input,
+            None,
             limits,
             |pre, store| {
                 pre.call::<(&str,), (Result<(), String>,)>(store, "validate-config", (config,))
@@ -143,11 +147,12 @@ impl Policy {
                         Err(why) => ConfigVerdict::Err(why),
                     })
             },
-            |_| Ok(()),
+            Ok,
         )
     }
 
-    /// Plans one tick of a rollout (`rollout` world).
+    /// Plans one tick of a rollout (`rollout` world) on hosts given as a list: builds the
+    /// [`Snapshot`] (an input error if it cannot be one) and calls [`Policy::plan_on`].
     pub fn plan(
         &self,
         config: &str,
@@ -163,12 +168,60 @@ impl Policy {
         input: &RolloutInput,
         limits: Limits,
     ) -> Result<Evaluation<Plan>, PolicyError> {
-        self.decide(PolicyKind::Rollout, "plan", config, input, limits, |out| {
-            validate::plan(input, out)
-        })
+        let snapshot = self.snapshot(&input.hosts, &input.active)?;
+        self.plan_on_with(config, input.now, &input.rollout, &snapshot, limits)
     }
 
-    /// Admits a subset of the candidates (`gate` world).
+    /// Plans one tick of `rollout` on the tick's shared `snapshot`.
+    pub fn plan_on(
+        &self,
+        config: &str,
+        now: u64,
+        rollout: &Rollout,
+        snapshot: &Snapshot,
+    ) -> Result<Evaluation<Plan>, PolicyError> {
+        self.plan_on_with(config, now, rollout, snapshot, self.engine.limits())
+    }
+
+    /// [`Policy::plan_on`] with explicit limits.
+    pub fn plan_on_with(
+        &self,
+        config: &str,
+        now: u64,
+        rollout: &Rollout,
+        snapshot: &Snapshot,
+        limits: Limits,
+    ) -> Result<Evaluation<Plan>, PolicyError> {
+        #[derive(serde::Serialize)]
+        struct Named<'a> {
+            now: u64,
+            rollout: &'a Rollout,
+            snapshot: &'a Sha256Digest,
+        }
+        let named = Named {
+            now,
+            rollout,
+            snapshot: snapshot.sha256(),
+        };
+        let wire = RolloutIn {
+            now,
+            rollout,
+            snapshot: snapshot.wire(),
+        };
+        self.decide(
+            PolicyKind::Rollout,
+            "plan",
+            config,
+            &named,
+            Some(snapshot),
+            limits,
+            |pre, store| pre.call::<_, (PlanOut,)>(store, "plan", (config, wire)),
+            |out| validate::plan(rollout, snapshot, out),
+        )
+    }
+
+    /// Admits a subset of the candidates (`gate` world) on hosts given as a list: builds
+    /// the [`Snapshot`] and calls [`Policy::admit_on`].
     pub fn admit(
         &self,
         config: &str,
@@ -184,8 +237,66 @@ impl Policy {
         input: &GateInput,
         limits: Limits,
     ) -> Result<Evaluation<Verdict>, PolicyError> {
-        self.decide(PolicyKind::Gate, "admit", config, input, limits, |out| {
-            validate::verdict(input, out)
+        let snapshot = self.snapshot(&input.hosts, &input.active)?;
+        self.admit_on_with(config, input.now, &input.candidates, &snapshot, limits)
+    }
+
+    /// Admits a subset of `candidates` (host names, in priority order) on the tick's
+    /// shared `snapshot`. A name not in the snapshot is refused here, in its place, with
+    /// "`name` is not in the fleet snapshot"; the policy decides the others by `host-id`.
+    pub fn admit_on(
+        &self,
+        config: &str,
+        now: u64,
+        candidates: &[String],
+        snapshot: &Snapshot,
+    ) -> Result<Evaluation<Verdict>, PolicyError> {
+        self.admit_on_with(config, now, candidates, snapshot, self.engine.limits())
+    }
+
+    /// [`Policy::admit_on`] with explicit limits.
+    pub fn admit_on_with(
+        &self,
+        config: &str,
+        now: u64,
+        candidates: &[String],
+        snapshot: &Snapshot,
+        limits: Limits,
+    ) -> Result<Evaluation<Verdict>, PolicyError> {
+        #[derive(serde::Serialize)]
+        struct Named<'a> {
+            candidates: &'a [String],
+            now: u64,
+            snapshot: &'a Sha256Digest,
+        }
+        let named = Named {
+            candidates,
+            now,
+            snapshot: snapshot.sha256(),
+        };
+        let resolved: Vec<Option<u32>> = candidates.iter().map(|c| snapshot.position(c)).collect();
+        let ids: Vec<u32> = resolved.iter().flatten().copied().collect();
+        let wire = GateIn {
+            now,
+            candidates: &ids,
+            snapshot: snapshot.wire(),
+        };
+        self.decide(
+            PolicyKind::Gate,
+            "admit",
+            config,
+            &named,
+            Some(snapshot),
+            limits,
+            |pre, store| pre.call::<_, (VerdictOut,)>(store, "admit", (config, wire)),
+            |out| validate::verdict(candidates, &resolved, snapshot, out),
+        )
+    }
+
+    fn snapshot(&self, hosts: &[Host], active: &[Rollout]) -> Result<Snapshot, PolicyError> {
+        Snapshot::new(hosts.to_vec(), active.to_vec()).map_err(|e| PolicyError::Input {
+            policy: self.spec.name.clone(),
+            reason: e.to_string(),
         })
     }
 
@@ -210,8 +321,10 @@ impl Policy {
             "assess",
             config,
             input,
+            None,
             limits,
-            validate::health,
+            |pre, store| pre.call::<_, (HealthVerdict,)>(store, "assess", (config, input)),
+            |out| validate::health(&out).map(|()| out),
         )
     }
 
@@ -236,37 +349,44 @@ impl Policy {
             "assess",
             config,
             input,
+            None,
             limits,
-            |out| validate::attestation(input, out),
+            |pre, store| pre.call::<_, (AttestationVerdict,)>(store, "assess", (config, input)),
+            |out| validate::attestation(input, &out).map(|()| out),
         )
     }
 
-    /// The one shape of a decision: the policy must implement `kind`; `function(config,
-    /// input)` runs in a fresh instance and `check` validates the output.
-    fn decide<I, O>(
+    /// The one shape of a decision: the policy must implement `kind`; `invoke` runs
+    /// `function` in a fresh instance and `finish` validates its output and turns it into
+    /// the caller's form. `named` is what the receipt's input hash covers.
+    #[allow(clippy::too_many_arguments)]
+    fn decide<N, W, O>(
         &self,
         kind: PolicyKind,
         function: &'static str,
         config: &str,
-        input: &I,
+        named: &N,
+        snapshot: Option<&Snapshot>,
         limits: Limits,
-        check: impl FnOnce(&O) -> Result<(), String>,
+        invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<(W,)>,
+        finish: impl FnOnce(W) -> Result<O, String>,
     ) -> Result<Evaluation<O>, PolicyError>
     where
-        I: serde::Serialize + ComponentType + Lower,
-        O: serde::Serialize + ComponentType + Lift,
+        N: serde::Serialize,
+        O: serde::Serialize,
     {
         self.expect_kind(kind)?;
         let call = CallInput {
-            function,
             config,
-            input: Some(input),
+            function,
+            input: Some(named),
         };
         self.run(
             &call,
+            snapshot.map(|s| *s.sha256()),
             limits,
-            |pre, store| pre.call(store, function, (config, input)).map(|(o,)| o),
-            check,
+            |pre, store| invoke(pre, store).map(|(o,)| o),
+            finish,
         )
     }
 
@@ -284,12 +404,13 @@ impl Policy {
 
     /// The one place a policy runs: fresh store with limits, call, classify the failure,
     /// validate, and write the receipt.
-    fn run<I, O>(
+    fn run<I, W, O>(
         &self,
         call: &CallInput<'_, I>,
+        snapshot_sha256: Option<Sha256Digest>,
         limits: Limits,
-        invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<O>,
-        check: impl FnOnce(&O) -> Result<(), String>,
+        invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<W>,
+        finish: impl FnOnce(W) -> Result<O, String>,
     ) -> Result<Evaluation<O>, PolicyError>
     where
         I: serde::Serialize,
@@ -316,7 +437,7 @@ impl Policy {
         let outcome = invoke(&self.pre, &mut store);
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let output = outcome.map_err(|e| classify(name, &limits, e))?;
-        check(&output).map_err(|reason| PolicyError::InvalidOutput {
+        let output = finish(output).map_err(|reason| PolicyError::InvalidOutput {
             policy: name.clone(),
             reason,
         })?;
@@ -332,6 +453,7 @@ impl Policy {
             kind: self.kind(),
             function: call.function.to_owned(),
             input_sha256: Sha256Digest::of(&input_bytes),
+            snapshot_sha256,
             output_sha256: Sha256Digest::of(&output_bytes),
             fuel_used,
         };
@@ -354,12 +476,13 @@ pub enum ConfigVerdict {
     Err(String),
 }
 
-/// What a receipt's input hash covers: the function, the exact configuration string the
-/// guest saw, and the typed input, as canonical JSON.
+/// What a receipt's input hash covers: the exact configuration string the guest saw, the
+/// function, and the input (naming its snapshot by hash), as canonical JSON. Fields in
+/// canonical order, so it serialises without sorting.
 #[derive(serde::Serialize)]
 pub(crate) struct CallInput<'a, I> {
-    pub(crate) function: &'a str,
     pub(crate) config: &'a str,
+    pub(crate) function: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) input: Option<&'a I>,
 }

@@ -6,9 +6,12 @@ use convoy_proto::PolicyKind;
 
 /// The record of one evaluation.
 ///
-/// `input_sha256` covers the canonical JSON (RFC 8785) of `{function, config, input}`;
-/// `output_sha256` the canonical JSON of the validated output. Replaying the same input
-/// through the same component must reproduce both hashes and `fuel_used` exactly.
+/// `input_sha256` covers the canonical JSON (RFC 8785) of `{config, function, input}`,
+/// where a rollout or gate input names its fleet snapshot by hash (`"snapshot": "<hex>"`,
+/// also given as `snapshot_sha256`) instead of repeating its hosts: the snapshot is hashed
+/// once per tick (see [`crate::Snapshot`]). `output_sha256` covers the canonical JSON of
+/// the validated output. Replaying the same input through the same component must
+/// reproduce every hash and `fuel_used` exactly.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Receipt {
@@ -22,6 +25,9 @@ pub struct Receipt {
     pub function: String,
     /// sha256 of the canonical input.
     pub input_sha256: Sha256Digest,
+    /// sha256 of the fleet snapshot the input names (rollout and gate calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_sha256: Option<Sha256Digest>,
     /// sha256 of the canonical output.
     pub output_sha256: Sha256Digest,
     /// Fuel the call consumed, instantiation included.
@@ -93,6 +99,11 @@ impl Receipt {
             "inputSha256",
             self.input_sha256.to_string(),
             other.input_sha256.to_string(),
+        );
+        check(
+            "snapshotSha256",
+            format!("{:?}", self.snapshot_sha256.map(|d| d.to_string())),
+            format!("{:?}", other.snapshot_sha256.map(|d| d.to_string())),
         );
         check(
             "outputSha256",

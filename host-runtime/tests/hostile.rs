@@ -149,7 +149,10 @@ fn admitting_a_stranger_is_invalid_output() {
     let err = eval_err(&engine, "admits_stranger.wat", Limits::default());
     match &err {
         PolicyError::InvalidOutput { reason, .. } => {
-            assert!(reason.contains("`mallory` was not a candidate"), "{reason}")
+            assert!(
+                reason.contains("`host-00019` was not a candidate"),
+                "{reason}"
+            )
         }
         other => panic!("expected InvalidOutput, got {other:?}"),
     }

@@ -10,11 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use convoy_host_runtime::gate::GateInput;
 use convoy_host_runtime::health::{HealthInput, HealthStatus, ProbeKind, ProbeResult};
-use convoy_host_runtime::rollout::{RolloutInput, Step};
+use convoy_host_runtime::rollout::Step;
 use convoy_host_runtime::types::{Host, HostPhase, Rollout, RolloutState};
-use convoy_host_runtime::{Policy, PolicyError};
+use convoy_host_runtime::{Policy, PolicyError, Snapshot};
 
 /// A loaded policy and its configuration string.
 pub struct Configured {
@@ -165,18 +164,19 @@ pub fn simulate(
                 events.push(format!("{}: soaked", h.host.name));
             }
         }
-        let snapshot: Vec<Host> = sim.iter().map(|h| h.host.clone()).collect();
+        // One snapshot per tick, shared by the plan and every gate (hashed once).
+        let snapshot = Snapshot::new(
+            sim.iter().map(|h| h.host.clone()).collect(),
+            vec![rollout.clone()],
+        )
+        .map_err(|e| PolicyError::Input {
+            policy: policies.rollout.policy.name().to_owned(),
+            reason: e.to_string(),
+        })?;
         let plan = policies
             .rollout
             .policy
-            .plan(
-                &policies.rollout.config,
-                &RolloutInput {
-                    now,
-                    rollout: rollout.clone(),
-                    hosts: snapshot.clone(),
-                },
-            )?
+            .plan_on(&policies.rollout.config, now, &rollout, &snapshot)?
             .output;
         timeline.evaluations += 1;
         let mut candidates: Vec<String> = plan.candidates.iter().map(|c| c.host.clone()).collect();
@@ -187,15 +187,7 @@ pub fn simulate(
             }
             let verdict = gate
                 .policy
-                .admit(
-                    &gate.config,
-                    &GateInput {
-                        now,
-                        candidates,
-                        hosts: snapshot.clone(),
-                        active: vec![rollout.clone()],
-                    },
-                )?
+                .admit_on(&gate.config, now, &candidates, &snapshot)?
                 .output;
             timeline.evaluations += 1;
             refused.extend(

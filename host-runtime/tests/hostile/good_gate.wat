@@ -1,8 +1,11 @@
-  ;; admit: every candidate admitted (the lowered candidate list is returned as is).
+;; admit: every candidate admitted (the lowered candidate list of host-ids is returned as is).
   (func (export "admit")
         (param $cfg i32) (param $cfg_len i32) (param $now i64)
         (param $cand i32) (param $cand_len i32)
+        (param $text i32) (param $text_len i32)
+        (param $ends i32) (param $ends_len i32)
         (param $hosts i32) (param $hosts_len i32)
+        (param $tags i32) (param $tags_len i32)
         (param $active i32) (param $active_len i32)
         (result i32)
     (i32.store (i32.const 64) (local.get $cand))
