@@ -13,6 +13,7 @@ use std::hash::BuildHasher;
 
 use convoy_proto::Sha256Digest;
 use convoy_proto::json::MAX_SAFE_INTEGER;
+use hashbrown::HashTable;
 use sha2::Digest;
 
 use crate::abi::types::{Host, Rollout};
@@ -57,39 +58,9 @@ pub struct Snapshot {
     ends: Vec<u32>,
     rows: Vec<HostRow>,
     tags: Vec<u32>,
-    /// Host name's hash → host-id, or `AMBIGUOUS` when two names share a hash.
-    by_name: HashMap<u64, u32, NoHash>,
+    /// Host-ids, found by their name's hash (the names themselves are in `hosts`).
+    by_name: HashTable<u32>,
     sha256: Sha256Digest,
-}
-
-const AMBIGUOUS: u32 = u32::MAX;
-
-/// The name index's keys are already hashes.
-#[derive(Clone, Copy, Default, Debug)]
-struct NoHash;
-
-impl BuildHasher for NoHash {
-    type Hasher = NoHasher;
-    fn build_hasher(&self) -> NoHasher {
-        NoHasher(0)
-    }
-}
-
-#[derive(Default)]
-struct NoHasher(u64);
-
-impl std::hash::Hasher for NoHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 fn name_hash(name: &str) -> u64 {
@@ -116,13 +87,12 @@ impl Snapshot {
         check_numbers(&hosts, &active)?;
         let (text, ends, rows, tags) = encode(&hosts)?;
         let sha256 = digest(&text, &ends, &rows, &tags, &active)?;
-        let mut by_name = HashMap::with_capacity_and_hasher(hosts.len(), NoHash);
-        for (id, host) in hosts.iter().enumerate() {
-            let id = u32::try_from(id).map_err(|_| too_large("hosts"))?;
-            by_name
-                .entry(name_hash(&host.name))
-                .and_modify(|slot| *slot = AMBIGUOUS)
-                .or_insert(id);
+        // `encode` checked that every position fits a u32.
+        let mut by_name = HashTable::with_capacity(hosts.len());
+        for (id, host) in (0u32..).zip(&hosts) {
+            by_name.insert_unique(name_hash(&host.name), id, |&i| {
+                name_hash(&hosts[i as usize].name)
+            });
         }
         Ok(Snapshot {
             hosts,
@@ -153,27 +123,14 @@ impl Snapshot {
 
     /// The `host-id` of the host called `name`.
     pub fn position(&self, name: &str) -> Option<u32> {
-        match self.by_name.get(&name_hash(name)) {
-            None => None,
-            Some(&AMBIGUOUS) => self
-                .hosts
-                .binary_search_by(|h| h.name.as_str().cmp(name))
-                .ok()
-                .and_then(|i| u32::try_from(i).ok()),
-            Some(&id) => self.host(id).filter(|h| h.name == name).map(|_| id),
-        }
+        self.by_name
+            .find(name_hash(name), |&id| self.hosts[id as usize].name == name)
+            .copied()
     }
 
     /// The host with `host-id` `id`.
     pub fn host(&self, id: u32) -> Option<&Host> {
         self.hosts.get(usize::try_from(id).ok()?)
-    }
-
-    /// The snapshot as canonical JSON, `{"active": [...], "hosts": [...]}` in the JSON form
-    /// of [`Host`] and [`Rollout`]: what a journal stores next to the receipts.
-    pub fn canonical_json(&self) -> Vec<u8> {
-        // `new` checked every number, so this cannot fail.
-        canonical_json(&self.hosts, &self.active).unwrap_or_default()
     }
 
     /// The columnar form lowered into the guest.
@@ -186,76 +143,6 @@ impl Snapshot {
             active: &self.active,
         }
     }
-}
-
-/// The snapshot's JSON with every object's members declared in canonical (sorted) order,
-/// so the canonical serialiser streams it without buffering. A test checks it against
-/// the plain serde form of [`Host`] and [`Rollout`].
-fn canonical_json(hosts: &[Host], active: &[Rollout]) -> Result<Vec<u8>, SnapshotError> {
-    #[derive(serde::Serialize)]
-    struct HostJson<'a> {
-        channel: &'a str,
-        current_closure: &'a Option<String>,
-        last_seen: &'a Option<u64>,
-        name: &'a str,
-        phase: crate::abi::types::HostPhase,
-        phase_since: u64,
-        rollout: &'a Option<String>,
-        tags: &'a [String],
-        target_closure: &'a Option<String>,
-    }
-    #[derive(serde::Serialize)]
-    struct RolloutJson<'a> {
-        channel: &'a str,
-        current_wave: u32,
-        id: &'a str,
-        started_at: u64,
-        state: crate::abi::types::RolloutState,
-        target_version: u64,
-        wave_started_at: u64,
-    }
-    struct Hosts<'a>(&'a [Host]);
-    impl serde::Serialize for Hosts<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(|h| HostJson {
-                channel: &h.channel,
-                current_closure: &h.current_closure,
-                last_seen: &h.last_seen,
-                name: &h.name,
-                phase: h.phase,
-                phase_since: h.phase_since,
-                rollout: &h.rollout,
-                tags: &h.tags,
-                target_closure: &h.target_closure,
-            }))
-        }
-    }
-    struct Active<'a>(&'a [Rollout]);
-    impl serde::Serialize for Active<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(|r| RolloutJson {
-                channel: &r.channel,
-                current_wave: r.current_wave,
-                id: &r.id,
-                started_at: r.started_at,
-                state: r.state,
-                target_version: r.target_version,
-                wave_started_at: r.wave_started_at,
-            }))
-        }
-    }
-    #[derive(serde::Serialize)]
-    struct Document<'a> {
-        active: Active<'a>,
-        hosts: Hosts<'a>,
-    }
-    convoy_proto::json::canonical_bytes(&Document {
-        active: Active(active),
-        hosts: Hosts(hosts),
-    })
-    .map_err(|e| SnapshotError::NotCanonical {
-        reason: e.to_string(),
-    })
 }
 
 /// Every number of the snapshot fits canonical JSON (so it can be journaled and replayed).
@@ -471,11 +358,6 @@ mod tests {
         assert_eq!(s.rows[1].tags_count, 2);
         assert_eq!(s.position("web"), Some(1));
         assert_eq!(s.position("nope"), None);
-
-        // The journal form is the plain serde form, whatever order the fields are declared in.
-        let plain = serde_json::json!({ "active": s.active(), "hosts": s.hosts() });
-        let reference = convoy_proto::json::canonical_value_bytes(&plain).unwrap();
-        assert_eq!(s.canonical_json(), reference);
     }
 
     #[test]

@@ -118,3 +118,38 @@ fn concurrent_evaluations_of_one_policy_agree() {
         }
     });
 }
+
+/// A receipt names the snapshot it decided on: the shared-snapshot path and the by-name
+/// path give the same receipt, and a change to one host that leaves the decision as it was
+/// still changes the input hash, through the snapshot hash.
+#[test]
+fn a_receipt_names_the_snapshot_it_decided_on() {
+    use convoy_host_runtime::Snapshot;
+
+    let bytes = builtin("disruption-budget");
+    let spec = spec_for("disruption-budget", PolicyKind::Gate, &bytes);
+    let (policy, _) = common::engine().load(&spec, &bytes).expect("loads");
+    let input = gate_input(50, 5);
+    let snapshot = Snapshot::new(input.hosts.clone(), input.active.clone()).expect("snapshot");
+
+    let by_name = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+    let shared = policy
+        .admit_on(BUDGET_CONFIG, input.now, &input.candidates, &snapshot)
+        .expect("evaluates");
+    assert_eq!(by_name.receipt, shared.receipt);
+    assert_eq!(by_name.receipt.snapshot_sha256, Some(*snapshot.sha256()));
+
+    // The last host, not a candidate, stops checking in: same verdict, another snapshot.
+    let mut changed = input.clone();
+    if let Some(last) = changed.hosts.last_mut() {
+        last.last_seen = None;
+    }
+    let other = policy.admit(BUDGET_CONFIG, &changed).expect("evaluates");
+    assert_eq!(other.output_json, by_name.output_json);
+    assert_ne!(
+        other.receipt.snapshot_sha256,
+        by_name.receipt.snapshot_sha256
+    );
+    assert_ne!(other.receipt.input_sha256, by_name.receipt.input_sha256);
+    assert_eq!(other.receipt.output_sha256, by_name.receipt.output_sha256);
+}
