@@ -10,9 +10,10 @@
 //!
 //! Run: `cargo bench -p convoy-host-runtime --bench policy_chain` (the workspace target dir:
 //! `target-policy` belongs to the separate policies workspace, and sharing it mixes the two).
-//! (set `CONVOY_POLICY_COMPONENTS=DIR` to reuse components built by `policies/build.sh`).
+//! (set `CONVOY_POLICY_COMPONENTS=DIR` to use components built by `policies/build.sh`
+//! elsewhere; by default `policies/out`, built first if missing).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use convoy_host_runtime::rollout::{RolloutInput, Step};
@@ -30,7 +31,7 @@ const HOST_EDGES: &str =
 const BUDGET: &str = r#"{"budgets":[{"maxInFlightPct":10,"name":"fleet","selector":{"all":true}},{"maxInFlight":50,"name":"db","selector":{"tags":["db"]}}]}"#;
 
 fn main() {
-    let dir = components();
+    let dir = convoy_policy_tests::builtin_components().expect("built-in components");
     let chain = [
         ("waves", PolicyKind::Rollout),
         ("channel-edges", PolicyKind::Gate),
@@ -219,7 +220,8 @@ fn main() {
 
     // The runtime's own floor: a gate that returns its candidates untouched, so the time is
     // instantiation + lowering 10,000 hosts + lifting the verdict + receipt.
-    let floor_bytes = floor_gate();
+    // A gate written in WAT that admits its candidate list as is (`tests/hostile/good_gate.wat`).
+    let floor_bytes = convoy_policy_tests::corpus::corpus_component("good_gate.wat");
     let floor_spec = PolicySpec {
         name: "floor".into(),
         kind: PolicyKind::Gate,
@@ -255,30 +257,6 @@ fn main() {
         floor_fuel
     );
     let _ = std::fs::remove_dir_all(&cache);
-}
-
-/// A gate written in WAT that admits its candidate list as is (see
-/// `tests/hostile/good_gate.wat`), componentised against `wit/`.
-fn floor_gate() -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let prelude = std::fs::read_to_string(dir.join("tests/hostile/prelude.wat")).expect("prelude");
-    let body = std::fs::read_to_string(dir.join("tests/hostile/good_gate.wat")).expect("gate");
-    let mut module = wat::parse_str(format!("(module\n{prelude}\n{body}\n)")).expect("wat");
-    let mut resolve = wit_parser::Resolve::default();
-    let (pkg, _) = resolve.push_dir(dir.join("../wit")).expect("wit");
-    let world = resolve.select_world(&[pkg], Some("gate")).expect("world");
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .expect("metadata");
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .expect("module")
-        .encode()
-        .expect("component")
 }
 
 /// 10,000 hosts on `prod`: 100 canaries already soaked, 20 db hosts, the rest web and idle;
@@ -339,24 +317,4 @@ fn fleet() -> (RolloutInput, Vec<Rollout>) {
         },
         vec![rollout],
     )
-}
-
-/// The built-in components: `$CONVOY_POLICY_COMPONENTS`, or built now with the guest tool.
-fn components() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CONVOY_POLICY_COMPONENTS") {
-        return PathBuf::from(dir);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::env::temp_dir().join(format!("convoy-bench-policies-{}", std::process::id()));
-    let status =
-        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["run", "-q", "--manifest-path"])
-            .arg(root.join("policies/Cargo.toml"))
-            .args(["-p", "convoy-policy-build", "--", "--out"])
-            .arg(&out)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run convoy-policy-build");
-    assert!(status.success(), "building the built-in policies failed");
-    out
 }

@@ -4,8 +4,9 @@
 
 mod common;
 
-use common::{corpus_component, gate_input, spec_for};
+use common::{gate_input, spec_for};
 use convoy_host_runtime::{EngineOptions, PolicyEngine, PolicyKind};
+use convoy_policy_tests::corpus::corpus_component;
 
 fn engine(dir: &std::path::Path) -> PolicyEngine {
     PolicyEngine::new(EngineOptions {

@@ -5,8 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{corpus_component, engine, gate_input, spec_for};
+use common::{engine, gate_input, spec_for};
 use convoy_host_runtime::{Limits, PolicyEngine, PolicyError, PolicyKind};
+use convoy_policy_tests::corpus::corpus_component;
 
 /// Evaluates the good gate on the same engine: the process keeps serving.
 fn still_serves(engine: &PolicyEngine) {

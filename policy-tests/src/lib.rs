@@ -9,6 +9,8 @@
 //! runs a whole rollout of a channel under its policies, tick by tick (`convoy simulate`).
 
 mod builtins;
+#[cfg(feature = "corpus")]
+pub mod corpus;
 pub mod simulate;
 
 pub use builtins::{BUILTINS, builtin_components};

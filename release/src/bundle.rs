@@ -132,27 +132,7 @@ mod tests {
 
     /// A real, import-free gate component: admits every candidate.
     fn gate_component() -> Vec<u8> {
-        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-runtime/tests/hostile");
-        let prelude = std::fs::read_to_string(corpus.join("prelude.wat")).expect("prelude");
-        let body = std::fs::read_to_string(corpus.join("good_gate.wat")).expect("good gate");
-        let mut module = wat::parse_str(format!("(module\n{prelude}\n{body}\n)")).expect("wat");
-        let mut resolve = wit_parser::Resolve::default();
-        let (pkg, _) = resolve
-            .push_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit"))
-            .expect("wit");
-        let world = resolve.select_world(&[pkg], Some("gate")).expect("world");
-        wit_component::embed_component_metadata(
-            &mut module,
-            &resolve,
-            world,
-            wit_component::StringEncoding::UTF8,
-        )
-        .expect("metadata");
-        wit_component::ComponentEncoder::default()
-            .module(&module)
-            .expect("module")
-            .encode()
-            .expect("component")
+        convoy_policy_tests::corpus::corpus_component("good_gate.wat")
     }
 
     fn now() -> Timestamp {
@@ -223,10 +203,9 @@ mod tests {
     fn a_component_the_runtime_refuses_is_not_signed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let component = dir.path().join("wasi.wasm");
-        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-runtime/tests/hostile");
         std::fs::write(
             &component,
-            wat::parse_file(corpus.join("imports_wasi.wat")).expect("wat"),
+            convoy_policy_tests::corpus::corpus_component("imports_wasi.wat"),
         )
         .expect("write");
         let engine = PolicyEngine::new(Default::default()).expect("engine");
