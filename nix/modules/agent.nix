@@ -229,42 +229,16 @@ in
         config.nix.package
         config.systemd.package
       ];
-      serviceConfig = {
+      serviceConfig = import ./sandbox.nix // {
         ExecStart = "${cfg.package}/bin/convoy-agent --config ${settingsFile}";
-        Restart = "always";
-        RestartSec = 5;
         # Root, to set the system profile and start the detached activation unit through
         # systemd; the activation itself runs outside this sandbox.
         User = "root";
         StateDirectory = lib.removePrefix "/var/lib/" cfg.stateDir;
-        StateDirectoryMode = "0700";
         LoadCredential = lib.optional (cfg.bootstrapTokenFile != null) "bootstrap-token:${cfg.bootstrapTokenFile}";
-        UMask = "0077";
-        NoNewPrivileges = true;
-        ProtectSystem = "strict";
         ReadWritePaths = [ "/nix/var/nix/profiles" ];
-        ProtectHome = true;
-        PrivateTmp = true;
         DevicePolicy = "closed";
         DeviceAllow = lib.optional cfg.tpm.enable "${cfg.tpm.device} rw";
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectKernelLogs = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
-        LockPersonality = true;
-        # wasmtime compiles policies to native code at run time.
-        MemoryDenyWriteExecute = false;
-        RestrictAddressFamilies = [
-          "AF_UNIX"
-          "AF_INET"
-          "AF_INET6"
-        ];
-        SystemCallArchitectures = "native";
         SystemCallFilter = [
           "@system-service"
           "~@mount"

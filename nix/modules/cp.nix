@@ -209,44 +209,18 @@ in
         "network-online.target"
       ]
       ++ lib.optional (cfg.database.backend == "postgresql") "postgresql.service";
-      serviceConfig = {
+      serviceConfig = import ./sandbox.nix // {
         ExecStart = "${cfg.package}/bin/convoy-cp --config ${settingsFile}";
-        Restart = "always";
-        RestartSec = 5;
         DynamicUser = true;
         StateDirectory = lib.removePrefix "/var/lib/" cfg.stateDir;
-        StateDirectoryMode = "0700";
         LoadCredential = lib.mapAttrsToList (name: path: "${name}:${path}") credentials;
-        UMask = "0077";
         AmbientCapabilities = lib.optional (port < 1024) "CAP_NET_BIND_SERVICE";
         CapabilityBoundingSet = if port < 1024 then [ "CAP_NET_BIND_SERVICE" ] else [ "" ];
-        NoNewPrivileges = true;
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
         PrivateDevices = true;
         PrivateUsers = port >= 1024;
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectKernelLogs = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
         ProtectProc = "invisible";
         ProcSubset = "pid";
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
-        LockPersonality = true;
         RemoveIPC = true;
-        # wasmtime compiles policies to native code at run time.
-        MemoryDenyWriteExecute = false;
-        RestrictAddressFamilies = [
-          "AF_UNIX"
-          "AF_INET"
-          "AF_INET6"
-        ];
-        SystemCallArchitectures = "native";
         SystemCallFilter = [
           "@system-service"
           "~@privileged"
