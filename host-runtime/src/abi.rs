@@ -259,12 +259,13 @@ pub mod rollout {
     #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Plan {
-        /// What the rollout does next.
-        pub step: Step,
+        // Fields in canonical (sorted) order: the receipt's output hash streams them.
         /// Hosts to dispatch now.
         pub candidates: Vec<Candidate>,
         /// Observations for the operator.
         pub notes: Vec<String>,
+        /// What the rollout does next.
+        pub step: Step,
     }
 }
 
