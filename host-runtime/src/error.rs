@@ -100,6 +100,9 @@ pub enum PolicyError {
         /// What failed.
         reason: String,
     },
+    /// The hosts given could not become a fleet snapshot (a repeated name, say).
+    #[error(transparent)]
+    Snapshot(#[from] crate::SnapshotError),
     /// The engine itself failed (configuration or an internal wasmtime error).
     #[error("wasm engine: {0}")]
     Engine(String),
@@ -119,6 +122,7 @@ impl PolicyError {
             PolicyError::WrongKind { .. } => "wrong-kind",
             PolicyError::Cache { .. } => "cache",
             PolicyError::Input { .. } => "input",
+            PolicyError::Snapshot(_) => "snapshot",
             PolicyError::Engine(_) => "engine",
         }
     }

@@ -10,7 +10,7 @@ use crate::abi::attestation::{AttestationInput, AttestationVerdict};
 use crate::abi::gate::{GateInput, Verdict};
 use crate::abi::health::{HealthInput, HealthVerdict};
 use crate::abi::rollout::{Plan, RolloutInput};
-use crate::abi::types::{Host, Rollout};
+use crate::abi::types::Rollout;
 use crate::abi::wire::{GateIn, PlanOut, RolloutIn, VerdictOut};
 use crate::engine::{PolicyEngine, PolicySpec, one_line};
 use crate::limits::{Limits, MemoryCapHit, StoreLimiter};
@@ -168,7 +168,7 @@ impl Policy {
         input: &RolloutInput,
         limits: Limits,
     ) -> Result<Evaluation<Plan>, PolicyError> {
-        let snapshot = self.snapshot(&input.hosts, &input.active)?;
+        let snapshot = Snapshot::new(input.hosts.clone(), input.active.clone())?;
         self.plan_on_with(config, input.now, &input.rollout, &snapshot, limits)
     }
 
@@ -237,7 +237,7 @@ impl Policy {
         input: &GateInput,
         limits: Limits,
     ) -> Result<Evaluation<Verdict>, PolicyError> {
-        let snapshot = self.snapshot(&input.hosts, &input.active)?;
+        let snapshot = Snapshot::new(input.hosts.clone(), input.active.clone())?;
         self.admit_on_with(config, input.now, &input.candidates, &snapshot, limits)
     }
 
@@ -291,13 +291,6 @@ impl Policy {
             |pre, store| pre.call::<_, (VerdictOut,)>(store, "admit", (config, wire)),
             |out| validate::verdict(candidates, &resolved, snapshot, out),
         )
-    }
-
-    fn snapshot(&self, hosts: &[Host], active: &[Rollout]) -> Result<Snapshot, PolicyError> {
-        Snapshot::new(hosts.to_vec(), active.to_vec()).map_err(|e| PolicyError::Input {
-            policy: self.spec.name.clone(),
-            reason: e.to_string(),
-        })
     }
 
     /// Assesses one host's health (`health` world).

@@ -152,4 +152,19 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
     );
     assert_ne!(other.receipt.input_sha256, by_name.receipt.input_sha256);
     assert_eq!(other.receipt.output_sha256, by_name.receipt.output_sha256);
+
+    // Hosts that cannot be a snapshot are a typed error before anything runs.
+    let mut twice = input.clone();
+    twice.hosts.push(twice.hosts[0].clone());
+    let err = policy.admit(BUDGET_CONFIG, &twice).expect_err("refused");
+    assert!(
+        matches!(
+            &err,
+            convoy_host_runtime::PolicyError::Snapshot(
+                convoy_host_runtime::SnapshotError::DuplicateHost { name }
+            ) if *name == input.hosts[0].name
+        ),
+        "{err}"
+    );
+    assert_eq!(err.code(), "snapshot");
 }

@@ -168,11 +168,7 @@ pub fn simulate(
         let snapshot = Snapshot::new(
             sim.iter().map(|h| h.host.clone()).collect(),
             vec![rollout.clone()],
-        )
-        .map_err(|e| PolicyError::Input {
-            policy: policies.rollout.policy.name().to_owned(),
-            reason: e.to_string(),
-        })?;
+        )?;
         let plan = policies
             .rollout
             .policy
