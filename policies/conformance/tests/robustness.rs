@@ -6,9 +6,10 @@
 use std::collections::BTreeSet;
 
 use convoy_policy_conformance::{BUILTINS, Fixture, config_string, evaluate};
+use convoy_policy_sdk::abi::{ABSENT_STR, ABSENT_TIMESTAMP, HostColumns};
 use convoy_policy_sdk::{
-    GateInput, GatePolicy, HostId, HostPhase, HostRow, Rollout, RolloutInput, RolloutState,
-    Snapshot, StrId, eval,
+    GateInput, GatePolicy, HostId, HostPhase, Rollout, RolloutInput, RolloutState, Snapshot, StrId,
+    eval,
 };
 use serde_json::{Value, json};
 
@@ -259,9 +260,10 @@ fn random_inputs_never_panic_and_keep_the_contracts() {
     }
 }
 
-/// Columns that break every rule of the encoding: string ids and tag runs past their
-/// tables, offsets out of order, past the text or inside a UTF-8 character, unsorted and
-/// repeated names.
+/// Columns that break every rule of the encoding, read the way the export glue reads them
+/// ([`HostColumns::rows`]): string ids and tag runs past their tables, offsets out of
+/// order, past the text or inside a UTF-8 character, unsorted and repeated names, host
+/// columns of unequal length, tag ends out of order, phase bytes past the enum.
 fn malformed_snapshot(rng: &mut Rng) -> Snapshot {
     let text: String = (0..rng.below(30))
         .map(|_| *rng.pick(&["prod", "é", "web", "/nix/store/new", "€", "h1"]))
@@ -270,30 +272,68 @@ fn malformed_snapshot(rng: &mut Rng) -> Snapshot {
     let ends: Vec<u32> = (0..strings)
         .map(|_| rng.below(text.len() as u64 + 3) as u32)
         .collect();
-    let id = |rng: &mut Rng| StrId(rng.below(strings + 3) as u32);
-    let some_id = |rng: &mut Rng| (rng.below(4) != 0).then(|| id(rng));
-    let rows: Vec<HostRow> = (0..rng.below(30))
-        .map(|_| HostRow {
-            name: id(rng),
-            channel: id(rng),
-            tags_from: *rng.pick(&[0, 1, 5, u32::MAX]),
-            tags_count: *rng.pick(&[0, 1, 3, u32::MAX]),
-            current_closure: some_id(rng),
-            target_closure: some_id(rng),
-            phase: *rng.pick(&[
-                HostPhase::Idle,
-                HostPhase::Dispatched,
-                HostPhase::Healthy,
-                HostPhase::Soaked,
-                HostPhase::Failed,
-                HostPhase::Quarantined,
-            ]),
-            phase_since: time(rng),
-            last_seen: (rng.below(3) != 0).then(|| time(rng)),
-            rollout: some_id(rng),
+    let tags: Vec<StrId> = (0..rng.below(8))
+        .map(|_| StrId(rng.below(strings + 3) as u32))
+        .collect();
+    let hosts = rng.below(30);
+    // Most columns have one entry per host; some have one more or one less.
+    let len = |rng: &mut Rng| match rng.below(8) {
+        0 => hosts.saturating_sub(1),
+        1 => hosts + 1,
+        _ => hosts,
+    };
+    let ids = |rng: &mut Rng| -> Vec<u32> {
+        (0..len(rng))
+            .map(|_| rng.below(strings + 3) as u32)
+            .collect()
+    };
+    let optional_ids = |rng: &mut Rng| -> Vec<u32> {
+        (0..len(rng))
+            .map(|_| match rng.below(4) {
+                0 => ABSENT_STR,
+                _ => rng.below(strings + 3) as u32,
+            })
+            .collect()
+    };
+    let times = |rng: &mut Rng, absent: bool| -> Vec<u64> {
+        (0..len(rng))
+            .map(|_| match rng.below(3) {
+                0 if absent => ABSENT_TIMESTAMP,
+                _ => time(rng),
+            })
+            .collect()
+    };
+    // Tag ends mostly increasing, sometimes back, past `tags` or at the end of the range.
+    let mut end = 0u32;
+    let tags_end: Vec<u32> = (0..len(rng))
+        .map(|_| {
+            end = match rng.below(6) {
+                0 => end.saturating_sub(2),
+                1 => *rng.pick(&[tags.len() as u32 + 1, u32::MAX]),
+                _ => end.saturating_add(rng.below(3) as u32),
+            };
+            end
         })
         .collect();
-    let tags = (0..rng.below(8)).map(|_| id(rng)).collect();
+    let phase: Vec<u8> = (0..len(rng))
+        .map(|_| *rng.pick(&[0, 1, 4, 5, 7, 9, 10, u8::MAX]))
+        .collect();
+    let (name, channel) = (ids(rng), ids(rng));
+    let (current_closure, target_closure, rollout) =
+        (optional_ids(rng), optional_ids(rng), optional_ids(rng));
+    let (phase_since, last_seen) = (times(rng, false), times(rng, true));
+    let rows = HostColumns {
+        name: &name,
+        channel: &channel,
+        tags_end: &tags_end,
+        current_closure: &current_closure,
+        target_closure: &target_closure,
+        phase: &phase,
+        phase_since: &phase_since,
+        last_seen: &last_seen,
+        rollout: &rollout,
+    }
+    .rows();
     let active = vec![native_rollout(rng, "prod"), native_rollout(rng, "staging")];
     Snapshot::from_parts(text, ends, rows, tags, active)
 }
@@ -349,6 +389,14 @@ fn malformed_snapshots_never_panic_and_keep_the_contracts() {
                         .iter()
                         .all(|c| input.snapshot.host(c.host).is_some()),
                     "{policy}: a candidate outside the snapshot: {plan:?}"
+                );
+                // Quarantined hosts, and so hosts whose phase byte is unknown, stay put.
+                assert!(
+                    plan.candidates.iter().all(|c| input
+                        .snapshot
+                        .host(c.host)
+                        .is_some_and(|h| h.phase != HostPhase::Quarantined)),
+                    "{policy}: dispatched a quarantined host: {plan:?}"
                 );
                 continue;
             }

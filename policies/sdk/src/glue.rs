@@ -5,18 +5,16 @@
 //! the canonical ABI). Each world is behind its cargo feature so a guest's core module
 //! carries only the component-type metadata of the world it exports.
 #![allow(unsafe_code)]
-// The canonical ABI flattens a gate input (configuration, time, candidates and the
-// snapshot's five columns) into 15 core parameters of the generated export.
-#![allow(clippy::too_many_arguments)]
 
 #[doc(hidden)]
 pub use wit_bindgen;
 
-/// Leaves a large input unfreed. Every evaluation runs in a fresh instance whose memory
-/// the host throws away whole (DESIGN.md §3: fuel is only reproducible that way), so
-/// freeing the snapshot's columns first is wasted work. Were an instance ever reused, its
-/// memory would grow until the host's memory limit traps: a typed error, never a wrong
-/// answer.
+/// Leaves a large value unfreed: the input once decided, the snapshot's host columns once
+/// read, a decision's per-host reasons once interned. Every evaluation runs in a fresh
+/// instance whose memory the host throws away whole (DESIGN.md §3: fuel is only
+/// reproducible that way), so freeing them first is wasted work. Were an instance ever
+/// reused, its memory would grow until the host's memory limit traps: a typed error, never
+/// a wrong answer.
 #[cfg(any(feature = "rollout", feature = "gate"))]
 fn discard<T>(input: T) {
     core::mem::forget(input);
@@ -79,29 +77,31 @@ macro_rules! shared_conversions {
 }
 
 /// The snapshot of the rollout and gate worlds, moved into the SDK's: the string table and
-/// the tag column are taken as they are, rows and ids are copied field by field (no
-/// allocation per host). Nothing is checked: reading a snapshot is total.
+/// the tag column are taken as they are, and the host columns become the SDK's rows in one
+/// pass ([`crate::abi::HostColumns::rows`], no allocation per host). Nothing is checked:
+/// reading a snapshot is total, and malformed columns read by the rules documented there
+/// (the shortest column sets the host count, `tags-end` saturates, a phase byte past 9 is
+/// `quarantined`).
 #[cfg(any(feature = "rollout", feature = "gate"))]
 macro_rules! snapshot_conversion {
     () => {
         fn snapshot(s: wit::Snapshot) -> crate::snapshot::Snapshot {
-            use crate::snapshot::{HostRow, Snapshot, StrId};
-            let rows = s
-                .hosts
-                .into_iter()
-                .map(|r| HostRow {
-                    name: StrId(r.name),
-                    channel: StrId(r.channel),
-                    tags_from: r.tags_from,
-                    tags_count: r.tags_count,
-                    current_closure: r.current_closure.map(StrId),
-                    target_closure: r.target_closure.map(StrId),
-                    phase: r.phase.into(),
-                    phase_since: r.phase_since,
-                    last_seen: r.last_seen,
-                    rollout: r.rollout.map(StrId),
-                })
-                .collect();
+            use crate::abi::HostColumns;
+            use crate::snapshot::{Snapshot, StrId};
+            let c = &s.hosts;
+            let rows = HostColumns {
+                name: &c.name,
+                channel: &c.channel,
+                tags_end: &c.tags_end,
+                current_closure: &c.current_closure,
+                target_closure: &c.target_closure,
+                phase: &c.phase,
+                phase_since: &c.phase_since,
+                last_seen: &c.last_seen,
+                rollout: &c.rollout,
+            }
+            .rows();
+            super::discard(s.hosts);
             Snapshot::from_parts(
                 s.text,
                 s.ends,
@@ -143,6 +143,17 @@ pub mod rollout {
             };
             let plan = crate::eval::plan::<P>(&cfg, &input);
             super::discard(input);
+            let mut reasons = crate::abi::ReasonTable::default();
+            let candidates = plan
+                .candidates
+                .iter()
+                .map(|c| Candidate {
+                    host: c.host.0,
+                    reason: reasons.intern(&c.reason),
+                })
+                .collect();
+            let reasons = reasons.into_reasons();
+            super::discard(plan.candidates);
             Plan {
                 step: match plan.step {
                     sdk::Step::Hold(r) => Step::Hold(r),
@@ -151,14 +162,8 @@ pub mod rollout {
                     sdk::Step::RollbackAndHalt(r) => Step::RollbackAndHalt(r),
                     sdk::Step::Converge => Step::Converge,
                 },
-                candidates: plan
-                    .candidates
-                    .into_iter()
-                    .map(|c| Candidate {
-                        host: c.host.0,
-                        reason: c.reason,
-                    })
-                    .collect(),
+                candidates,
+                reasons,
                 notes: plan.notes,
             }
         }
@@ -195,16 +200,21 @@ pub mod gate {
             };
             let verdict = crate::eval::admit::<P>(&cfg, &input);
             super::discard(input);
+            let mut reasons = crate::abi::ReasonTable::default();
+            let refused = verdict
+                .refused
+                .iter()
+                .map(|r| wit::Refusal {
+                    host: r.host.0,
+                    reason: reasons.intern(&r.reason),
+                })
+                .collect();
+            let reasons = reasons.into_reasons();
+            super::discard(verdict.refused);
             Verdict {
                 admitted: verdict.admitted.into_iter().map(|id| id.0).collect(),
-                refused: verdict
-                    .refused
-                    .into_iter()
-                    .map(|r| wit::Refusal {
-                        host: r.host.0,
-                        reason: r.reason,
-                    })
-                    .collect(),
+                refused,
+                reasons,
             }
         }
     }

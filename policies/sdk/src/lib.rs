@@ -8,7 +8,8 @@
 //! [`call`] converts the by-name form of fixtures and call files. The SDK also parses the
 //! canonical JSON configuration ([`config`]); evaluates [`Selector`]s; rounds percentages
 //! ([`pct`]); and, on `wasm32`, exports a policy as a component with one macro per world
-//! ([`export_rollout!`], [`export_gate!`], [`export_health!`], [`export_attestation!`]).
+//! ([`export_rollout!`], [`export_gate!`], [`export_health!`], [`export_attestation!`]),
+//! whose conversions of the ABI's host columns and reason tables are in [`abi`].
 //!
 //! A policy implements [`Policy`] (its typed configuration and its validation) and one of
 //! [`RolloutPolicy`], [`GatePolicy`], [`HealthPolicy`], [`AttestationPolicy`]; the
@@ -19,10 +20,13 @@
 // The generated bindings name paths from outside (`convoy_policy_sdk::glue::…`).
 extern crate self as convoy_policy_sdk;
 
+pub mod abi;
 pub mod call;
 pub mod config;
 pub mod eval;
 pub mod graph;
+#[doc(hidden)]
+pub mod mem;
 pub mod pct;
 pub mod selector;
 pub mod snapshot;

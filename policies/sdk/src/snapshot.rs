@@ -1,7 +1,9 @@
 //! The fleet as the rollout and gate worlds see it: one [`Snapshot`] in the ABI's columns.
 //!
-//! The host encodes the fleet once per tick as a string table and rows of string ids (WIT
-//! `snapshot`) and names hosts by [`HostId`], their position in the snapshot. A policy
+//! The host encodes the fleet once per tick as a string table and columns of string ids
+//! and numbers (WIT `snapshot` and `host-columns`) and names hosts by [`HostId`], their
+//! position in the snapshot. The SDK keeps each host as one [`HostRow`], read from the
+//! columns in one pass ([`crate::abi::HostColumns::rows`]). A policy
 //! reads hosts as [`HostRef`] views whose strings borrow from the table, so reading a
 //! 10,000-host fleet allocates nothing per host — in the guest or natively. Natively,
 //! [`Snapshot::new`] builds exactly the encoding the host sends.
@@ -9,7 +11,8 @@
 //! A snapshot comes from outside the sandbox, so reading one never panics: a string id
 //! past the table, or whose offsets are out of order, past `text` or inside a UTF-8
 //! character, reads as `""`; a tag run past `tags` reads as no tags; a host id past the
-//! hosts is `None`. The host sends hosts sorted by name, which [`Snapshot::position`]
+//! hosts is `None`. Host columns of unequal length, out-of-order tag ends and unknown
+//! phases have their own rules ([`crate::abi::HostColumns::rows`]). The host sends hosts sorted by name, which [`Snapshot::position`]
 //! relies on: in an unsorted snapshot it may not find a host that is there.
 #![forbid(unsafe_code)]
 
@@ -46,8 +49,9 @@ impl fmt::Display for HostId {
 #[serde(transparent)]
 pub struct StrId(pub u32);
 
-/// One host of a snapshot as it is encoded (WIT `host-row`): the fields of [`Host`], with
-/// every string a [`StrId`]. Policies read hosts through [`HostRef`] instead.
+/// One host of a snapshot as the SDK stores it: the fields of [`Host`], with every string a
+/// [`StrId`] — entry `i` of each of the ABI's host columns (WIT `host-columns`), with the
+/// tag run as a start and a count. Policies read hosts through [`HostRef`] instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostRow {
@@ -75,8 +79,8 @@ pub struct HostRow {
 
 /// The fleet at one tick, in columns (WIT `snapshot`): every distinct string once in a
 /// table, every host a [`HostRow`] of string ids, sorted by name, plus the active
-/// rollouts. Its serde form is the WIT record's (`text`, `ends`, `hosts`, `tags`,
-/// `active`).
+/// rollouts. Its serde form has the WIT record's fields (`text`, `ends`, `hosts`, `tags`,
+/// `active`), with `hosts` a list of [`HostRow`]s rather than the ABI's columns.
 ///
 /// String `i` is `text[start(i) .. ends[i]]` with `start(0) = 0` and `start(i) =
 /// ends[i - 1]`.
@@ -163,8 +167,9 @@ impl Snapshot {
         }
     }
 
-    /// A snapshot from its columns as they crossed the ABI, taken as they are: nothing is
-    /// checked or copied (reading is total, see the module documentation).
+    /// A snapshot from its columns as they crossed the ABI (the hosts read into rows by
+    /// [`crate::abi::HostColumns::rows`]), taken as they are: nothing is checked or copied
+    /// (reading is total, see the module documentation).
     pub fn from_parts(
         text: String,
         ends: Vec<u32>,
@@ -232,7 +237,7 @@ impl Snapshot {
         &self.active
     }
 
-    /// The hosts as they are encoded.
+    /// The hosts as rows of string ids.
     pub fn rows(&self) -> &[HostRow] {
         &self.rows
     }

@@ -196,7 +196,8 @@ pub struct Rollout {
 pub struct Refusal {
     /// The refused candidate.
     pub host: HostId,
-    /// Reason an operator can read.
+    /// Reason an operator can read. Across the ABI it is an index into the verdict's
+    /// table of distinct reasons, which the export glue builds ([`crate::abi::ReasonTable`]).
     pub reason: String,
 }
 
@@ -221,7 +222,8 @@ pub enum Step {
 pub struct Candidate {
     /// The host, in the input's snapshot.
     pub host: HostId,
-    /// Why it is dispatched now.
+    /// Why it is dispatched now. Across the ABI it is an index into the plan's table of
+    /// distinct reasons, which the export glue builds ([`crate::abi::ReasonTable`]).
     pub reason: String,
 }
 
