@@ -22,7 +22,13 @@ use convoy_host_runtime::{EngineOptions, Policy, PolicyEngine, PolicyKind, Polic
 use convoy_proto::Sha256Digest;
 
 const HOSTS: usize = 10_000;
-const RUNS: usize = 15;
+/// Measured ticks; `CONVOY_BENCH_RUNS` overrides (e.g. a long run under `perf record`).
+fn runs() -> usize {
+    std::env::var("CONVOY_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15)
+}
 
 const WAVES: &str = r#"{"onHealthFailure":"halt","strategy":"canary","waves":[{"name":"canary","selector":{"tags":["canary"]},"soakMinutes":30},{"name":"rest","selector":{"all":true},"soakMinutes":0}]}"#;
 const CHANNEL_EDGES: &str = r#"{"edges":[{"after":"prod","before":"staging"}]}"#;
@@ -31,6 +37,7 @@ const HOST_EDGES: &str =
 const BUDGET: &str = r#"{"budgets":[{"maxInFlightPct":10,"name":"fleet","selector":{"all":true}},{"maxInFlight":50,"name":"db","selector":{"tags":["db"]}}]}"#;
 
 fn main() {
+    let runs = runs();
     let dir = convoy_policy_tests::builtin_components().expect("built-in components");
     let chain = [
         ("waves", PolicyKind::Rollout),
@@ -87,9 +94,10 @@ fn main() {
     let gate_configs = [CHANNEL_EDGES, HOST_EDGES, BUDGET];
 
     // One reconciler tick in wasm: build the tick's snapshot (columnar encoding + its
-    // sha256, once), plan, then each gate on the survivors of the previous one. Every call
-    // instantiates afresh, lowers the snapshot, lifts, validates, names hosts and writes
-    // its receipt. Slot 0 is the snapshot, slots 1-4 the four calls.
+    // sha256, once), plan, then each gate on the survivors of the previous one, by host-id
+    // as a reconciler chains them; then name the hosts to dispatch. Every call
+    // instantiates afresh, lowers the snapshot, lifts, validates and writes its receipt.
+    // Slot 0 is the snapshot, slots 1-4 the four calls (the last one's naming included).
     let fuel = std::cell::RefCell::new([0u64; 4]);
     let run_wasm = |timings: &mut [Duration; 5]| {
         let hosts = rollout_input.hosts.clone();
@@ -97,7 +105,9 @@ fn main() {
         let snapshot = Snapshot::new(hosts, active.clone()).expect("snapshot");
         timings[0] += t.elapsed();
         let t = Instant::now();
-        let plan = waves.plan_on(WAVES, now, rollout, &snapshot).expect("plan");
+        let plan = waves
+            .plan_ids(WAVES, now, rollout, &snapshot)
+            .expect("plan");
         timings[1] += t.elapsed();
         fuel.borrow_mut()[0] = plan.receipt.fuel_used;
         let plan = plan.output;
@@ -106,16 +116,42 @@ fn main() {
             "{:?}",
             plan.step
         );
-        let mut candidates: Vec<String> = plan.candidates.into_iter().map(|c| c.host).collect();
+        let mut candidates: Vec<u32> = plan.candidates.iter().map(|c| c.host).collect();
         for (i, (gate, cfg)) in gates.iter().zip(gate_configs).enumerate() {
             let t = Instant::now();
             let verdict = gate
-                .admit_on(cfg, now, &candidates, &snapshot)
+                .admit_ids(cfg, now, &candidates, &snapshot)
                 .expect("admit");
+            candidates = verdict.output.admitted;
+            if i == gates.len() - 1 {
+                let dispatch: Vec<&str> = candidates
+                    .iter()
+                    .filter_map(|&id| snapshot.name(id))
+                    .collect();
+                std::hint::black_box(dispatch);
+            }
             timings[i + 2] += t.elapsed();
             fuel.borrow_mut()[i + 1] = verdict.receipt.fuel_used;
+        }
+        candidates.len()
+    };
+
+    // The same tick through the by-name entry points (fixtures, `convoy policy eval`):
+    // every plan and verdict named, every gate's candidates resolved by name.
+    let run_named = |total: &mut Duration| {
+        let hosts = rollout_input.hosts.clone();
+        let t = Instant::now();
+        let snapshot = Snapshot::new(hosts, active.clone()).expect("snapshot");
+        let plan = waves.plan_on(WAVES, now, rollout, &snapshot).expect("plan");
+        let mut candidates: Vec<String> =
+            plan.output.candidates.into_iter().map(|c| c.host).collect();
+        for (gate, cfg) in gates.iter().zip(gate_configs) {
+            let verdict = gate
+                .admit_on(cfg, now, &candidates, &snapshot)
+                .expect("admit");
             candidates = verdict.output.admitted;
         }
+        *total += t.elapsed();
         candidates.len()
     };
 
@@ -151,8 +187,15 @@ fn main() {
                 1 => eval::admit::<convoy_policy_host_edges::HostEdges>(cfg, &input),
                 _ => eval::admit::<convoy_policy_disruption_budget::DisruptionBudget>(cfg, &input),
             };
-            timings[i + 2] += t.elapsed();
             candidates = verdict.admitted;
+            if i == gate_configs.len() - 1 {
+                let dispatch: Vec<&str> = candidates
+                    .iter()
+                    .filter_map(|&id| native_snapshot.name(id))
+                    .collect();
+                std::hint::black_box(dispatch);
+            }
+            timings[i + 2] += t.elapsed();
         }
         candidates.len()
     };
@@ -165,13 +208,16 @@ fn main() {
         admitted_wasm, admitted_native,
         "wasm and native chains disagree"
     );
-    let (mut w, mut n) = ([Duration::ZERO; 5], [Duration::ZERO; 5]);
-    for _ in 0..RUNS {
+    let mut warmup = Duration::ZERO;
+    assert_eq!(run_named(&mut warmup), admitted_native);
+    let (mut w, mut n, mut named) = ([Duration::ZERO; 5], [Duration::ZERO; 5], Duration::ZERO);
+    for _ in 0..runs {
         run_wasm(&mut w);
         run_native(&mut n);
+        run_named(&mut named);
     }
     let snapshot = Snapshot::new(rollout_input.hosts.clone(), active.clone()).expect("snapshot");
-    let per = |d: Duration| d / RUNS as u32;
+    let per = |d: Duration| d / runs as u32;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
 
     println!(
@@ -180,7 +226,7 @@ fn main() {
     println!(
         "wasmtime {} ({} runs, mean per run)",
         convoy_host_runtime::WASMTIME_VERSION,
-        RUNS
+        runs
     );
     println!(
         "load, 4 components: cold (compile) {:.1} ms, warm (cached) {:.1} ms",
@@ -210,7 +256,15 @@ fn main() {
     }
     row("tick (chain)", w.iter().sum(), n.iter().sum());
     println!("snapshot = sorting check, columnar encoding, name index and sha256, once per tick");
-    println!("ratio = wasm / native (the native chain starts from a ready SDK snapshot)");
+    println!(
+        "ratio = wasm / native (the native chain starts from a ready SDK snapshot; both chain by host-id and name the admitted hosts)"
+    );
+    let tick_named = per(named).as_secs_f64() / per(n.iter().sum()).as_secs_f64();
+    println!(
+        "tick through the by-name entry points (every step named): {:.2} ms, {:.2}x native",
+        ms(per(named)),
+        tick_named
+    );
     let fuel = fuel.borrow();
     println!(
         "fuel per call: waves {}, channel-edges {}, host-edges {}, disruption-budget {}",
@@ -232,12 +286,12 @@ fn main() {
         .expect("floor gate");
     let candidates: Vec<String> = rollout_input.hosts.iter().map(|h| h.name.clone()).collect();
     let validate = Instant::now();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         std::hint::black_box(floor.validate_config("{}").expect("validate"));
     }
     let validate = validate.elapsed();
     let t = Instant::now();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         std::hint::black_box(
             floor
                 .admit_on("{}", now, &candidates, &snapshot)

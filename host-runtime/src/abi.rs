@@ -574,34 +574,39 @@ pub mod attestation {
 }
 
 /// The lowered forms of the `rollout` and `gate` worlds: what actually crosses into the
-/// guest. The fleet travels as one columnar `snapshot` (see [`crate::Snapshot`]) and hosts
-/// are named by their position in it; the runtime maps the policy's ids back to names
-/// (the forms of [`rollout`] and [`gate`] above) after validating them.
+/// guest. The fleet travels as one columnar `snapshot` (see [`crate::Snapshot`]), hosts
+/// are named by their position in it and reasons by their position in the decision's
+/// table. [`crate::Policy::plan_ids`] and [`crate::Policy::admit_ids`] return these forms,
+/// validated; the by-name calls map them to the forms of [`rollout`] and [`gate`] above.
 pub mod wire {
     use super::rollout::Step;
-    use super::types::{HostPhase, Rollout, Timestamp};
+    use super::types::{Rollout, Timestamp};
     use super::*;
 
-    /// `types.host-row`.
-    #[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq, Eq)]
+    /// The absent value of a `str-id` column.
+    pub const NO_STR: u32 = u32::MAX;
+    /// The absent value of the `last-seen` column.
+    pub const NO_TIME: u64 = u64::MAX;
+
+    /// `types.host-columns`, borrowed from a [`crate::Snapshot`] for one call: every
+    /// column is a list of numbers, lowered as one block copy.
+    #[derive(ComponentType, Lower, Clone, Copy, Debug)]
     #[component(record)]
-    pub struct HostRow {
-        pub name: u32,
-        pub channel: u32,
-        #[component(name = "tags-from")]
-        pub tags_from: u32,
-        #[component(name = "tags-count")]
-        pub tags_count: u32,
+    pub struct HostColumnsRef<'a> {
+        pub name: &'a [u32],
+        pub channel: &'a [u32],
+        #[component(name = "tags-end")]
+        pub tags_end: &'a [u32],
         #[component(name = "current-closure")]
-        pub current_closure: Option<u32>,
+        pub current_closure: &'a [u32],
         #[component(name = "target-closure")]
-        pub target_closure: Option<u32>,
-        pub phase: HostPhase,
+        pub target_closure: &'a [u32],
+        pub phase: &'a [u8],
         #[component(name = "phase-since")]
-        pub phase_since: Timestamp,
+        pub phase_since: &'a [Timestamp],
         #[component(name = "last-seen")]
-        pub last_seen: Option<Timestamp>,
-        pub rollout: Option<u32>,
+        pub last_seen: &'a [Timestamp],
+        pub rollout: &'a [u32],
     }
 
     /// `types.snapshot`, borrowed from a [`crate::Snapshot`] for one call.
@@ -610,7 +615,7 @@ pub mod wire {
     pub struct SnapshotRef<'a> {
         pub text: &'a str,
         pub ends: &'a [u32],
-        pub hosts: &'a [HostRow],
+        pub hosts: HostColumnsRef<'a>,
         pub tags: &'a [u32],
         pub active: &'a [Rollout],
     }
@@ -624,12 +629,12 @@ pub mod wire {
         pub snapshot: SnapshotRef<'a>,
     }
 
-    /// `rollout.candidate`.
-    #[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq, Eq)]
+    /// `rollout.candidate`: a host to dispatch, and its reason in the plan's table.
+    #[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq, Eq)]
     #[component(record)]
     pub struct CandidateOut {
         pub host: u32,
-        pub reason: String,
+        pub reason: u32,
     }
 
     /// `rollout.plan`.
@@ -638,6 +643,7 @@ pub mod wire {
     pub struct PlanOut {
         pub step: Step,
         pub candidates: Vec<CandidateOut>,
+        pub reasons: Vec<String>,
         pub notes: Vec<String>,
     }
 
@@ -650,12 +656,12 @@ pub mod wire {
         pub snapshot: SnapshotRef<'a>,
     }
 
-    /// `types.refusal`.
-    #[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq, Eq)]
+    /// `types.refusal`: a refused candidate, and its reason in the verdict's table.
+    #[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq, Eq)]
     #[component(record)]
     pub struct RefusalOut {
         pub host: u32,
-        pub reason: String,
+        pub reason: u32,
     }
 
     /// `gate.verdict`.
@@ -664,5 +670,6 @@ pub mod wire {
     pub struct VerdictOut {
         pub admitted: Vec<u32>,
         pub refused: Vec<RefusalOut>,
+        pub reasons: Vec<String>,
     }
 }

@@ -118,11 +118,9 @@ impl Policy {
 }
 
 fn erase<T: serde::Serialize>(e: Evaluation<T>) -> Evaluation<Value> {
-    // The output already passed canonical_bytes, so it is representable as a Value.
     let output = serde_json::to_value(&e.output).unwrap_or(Value::Null);
     Evaluation {
         output,
-        output_json: e.output_json,
         receipt: e.receipt,
     }
 }

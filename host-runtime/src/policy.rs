@@ -14,7 +14,7 @@ use crate::abi::types::Rollout;
 use crate::abi::wire::{GateIn, PlanOut, RolloutIn, VerdictOut};
 use crate::engine::{PolicyEngine, PolicySpec, one_line};
 use crate::limits::{Limits, MemoryCapHit, StoreLimiter};
-use crate::receipt::{Evaluation, Receipt};
+use crate::receipt::{self, Evaluation, Receipt};
 use crate::snapshot::Snapshot;
 use crate::validate;
 use convoy_proto::PolicyKind;
@@ -147,7 +147,7 @@ impl Policy {
                         Err(why) => ConfigVerdict::Err(why),
                     })
             },
-            Ok,
+            with_json_sha256,
         )
     }
 
@@ -172,7 +172,7 @@ impl Policy {
         self.plan_on_with(config, input.now, &input.rollout, &snapshot, limits)
     }
 
-    /// Plans one tick of `rollout` on the tick's shared `snapshot`.
+    /// Plans one tick of `rollout` on the tick's shared `snapshot`; the plan names hosts.
     pub fn plan_on(
         &self,
         config: &str,
@@ -192,6 +192,36 @@ impl Policy {
         snapshot: &Snapshot,
         limits: Limits,
     ) -> Result<Evaluation<Plan>, PolicyError> {
+        let e = self.plan_ids_with(config, now, rollout, snapshot, limits)?;
+        Ok(Evaluation {
+            output: validate::named_plan(snapshot, &e.output),
+            receipt: e.receipt,
+        })
+    }
+
+    /// Plans one tick of `rollout` on the tick's shared `snapshot`, and returns the plan
+    /// as the policy gave it, validated: candidates by `host-id`, reasons by table. The
+    /// receipt is the one [`Policy::plan_on`] gives; a reconciler chains gates on these
+    /// ids and names only the hosts it dispatches ([`Snapshot::name`]).
+    pub fn plan_ids(
+        &self,
+        config: &str,
+        now: u64,
+        rollout: &Rollout,
+        snapshot: &Snapshot,
+    ) -> Result<Evaluation<PlanOut>, PolicyError> {
+        self.plan_ids_with(config, now, rollout, snapshot, self.engine.limits())
+    }
+
+    /// [`Policy::plan_ids`] with explicit limits.
+    pub fn plan_ids_with(
+        &self,
+        config: &str,
+        now: u64,
+        rollout: &Rollout,
+        snapshot: &Snapshot,
+        limits: Limits,
+    ) -> Result<Evaluation<PlanOut>, PolicyError> {
         #[derive(serde::Serialize)]
         struct Named<'a> {
             now: u64,
@@ -216,7 +246,11 @@ impl Policy {
             Some(snapshot),
             limits,
             |pre, store| pre.call::<_, (PlanOut,)>(store, "plan", (config, wire)),
-            |out| validate::plan(rollout, snapshot, out),
+            |out| {
+                validate::plan(rollout, snapshot, &out)?;
+                let sha256 = receipt::plan_sha256(&out);
+                Ok((out, sha256))
+            },
         )
     }
 
@@ -243,7 +277,8 @@ impl Policy {
 
     /// Admits a subset of `candidates` (host names, in priority order) on the tick's
     /// shared `snapshot`. A name not in the snapshot is refused here, in its place, with
-    /// "`name` is not in the fleet snapshot"; the policy decides the others by `host-id`.
+    /// "`name` is not in the fleet snapshot"; the policy decides the others by `host-id`
+    /// ([`Policy::admit_ids`], whose receipt this is).
     pub fn admit_on(
         &self,
         config: &str,
@@ -263,9 +298,51 @@ impl Policy {
         snapshot: &Snapshot,
         limits: Limits,
     ) -> Result<Evaluation<Verdict>, PolicyError> {
+        let resolved: Vec<Option<u32>> = candidates.iter().map(|c| snapshot.position(c)).collect();
+        let ids: Vec<u32> = resolved.iter().flatten().copied().collect();
+        let e = self.admit_ids_with(config, now, &ids, snapshot, limits)?;
+        Ok(Evaluation {
+            output: validate::named_verdict(candidates, &resolved, snapshot, &e.output),
+            receipt: e.receipt,
+        })
+    }
+
+    /// Admits a subset of `candidates` (host-ids of `snapshot`, in priority order; a
+    /// repeated one is decided at its first position) and returns the verdict as the
+    /// policy gave it, validated: hosts by `host-id`, reasons by table. This is how a
+    /// reconciler chains a channel's gates: each one's `admitted` is the next one's
+    /// candidates, and only the hosts finally dispatched are named.
+    pub fn admit_ids(
+        &self,
+        config: &str,
+        now: u64,
+        candidates: &[u32],
+        snapshot: &Snapshot,
+    ) -> Result<Evaluation<VerdictOut>, PolicyError> {
+        self.admit_ids_with(config, now, candidates, snapshot, self.engine.limits())
+    }
+
+    /// [`Policy::admit_ids`] with explicit limits.
+    pub fn admit_ids_with(
+        &self,
+        config: &str,
+        now: u64,
+        candidates: &[u32],
+        snapshot: &Snapshot,
+        limits: Limits,
+    ) -> Result<Evaluation<VerdictOut>, PolicyError> {
+        if let Some(id) = candidates.iter().find(|&&id| snapshot.host(id).is_none()) {
+            return Err(PolicyError::Input {
+                policy: self.spec.name.clone(),
+                reason: format!(
+                    "candidate host-id {id} is not in the snapshot of {} hosts",
+                    snapshot.hosts().len()
+                ),
+            });
+        }
         #[derive(serde::Serialize)]
         struct Named<'a> {
-            candidates: &'a [String],
+            candidates: &'a [u32],
             now: u64,
             snapshot: &'a Sha256Digest,
         }
@@ -274,11 +351,9 @@ impl Policy {
             now,
             snapshot: snapshot.sha256(),
         };
-        let resolved: Vec<Option<u32>> = candidates.iter().map(|c| snapshot.position(c)).collect();
-        let ids: Vec<u32> = resolved.iter().flatten().copied().collect();
         let wire = GateIn {
             now,
-            candidates: &ids,
+            candidates,
             snapshot: snapshot.wire(),
         };
         self.decide(
@@ -289,7 +364,11 @@ impl Policy {
             Some(snapshot),
             limits,
             |pre, store| pre.call::<_, (VerdictOut,)>(store, "admit", (config, wire)),
-            |out| validate::verdict(candidates, &resolved, snapshot, out),
+            |out| {
+                validate::verdict(candidates, snapshot, &out)?;
+                let sha256 = receipt::verdict_sha256(&out);
+                Ok((out, sha256))
+            },
         )
     }
 
@@ -317,7 +396,7 @@ impl Policy {
             None,
             limits,
             |pre, store| pre.call::<_, (HealthVerdict,)>(store, "assess", (config, input)),
-            |out| validate::health(&out).map(|()| out),
+            |out| validate::health(&out).and_then(|()| with_json_sha256(out)),
         )
     }
 
@@ -345,13 +424,13 @@ impl Policy {
             None,
             limits,
             |pre, store| pre.call::<_, (AttestationVerdict,)>(store, "assess", (config, input)),
-            |out| validate::attestation(input, &out).map(|()| out),
+            |out| validate::attestation(input, &out).and_then(|()| with_json_sha256(out)),
         )
     }
 
     /// The one shape of a decision: the policy must implement `kind`; `invoke` runs
-    /// `function` in a fresh instance and `finish` validates its output and turns it into
-    /// the caller's form. `named` is what the receipt's input hash covers.
+    /// `function` in a fresh instance and `finish` validates its output and gives the
+    /// hash the receipt records of it. `named` is what the receipt's input hash covers.
     #[allow(clippy::too_many_arguments)]
     fn decide<N, W, O>(
         &self,
@@ -362,11 +441,10 @@ impl Policy {
         snapshot: Option<&Snapshot>,
         limits: Limits,
         invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<(W,)>,
-        finish: impl FnOnce(W) -> Result<O, String>,
+        finish: impl FnOnce(W) -> Result<(O, Sha256Digest), String>,
     ) -> Result<Evaluation<O>, PolicyError>
     where
         N: serde::Serialize,
-        O: serde::Serialize,
     {
         self.expect_kind(kind)?;
         let call = CallInput {
@@ -403,11 +481,10 @@ impl Policy {
         snapshot_sha256: Option<Sha256Digest>,
         limits: Limits,
         invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<W>,
-        finish: impl FnOnce(W) -> Result<O, String>,
+        finish: impl FnOnce(W) -> Result<(O, Sha256Digest), String>,
     ) -> Result<Evaluation<O>, PolicyError>
     where
         I: serde::Serialize,
-        O: serde::Serialize,
     {
         let name = &self.spec.name;
         let input_bytes =
@@ -430,16 +507,11 @@ impl Policy {
         let outcome = invoke(&self.pre, &mut store);
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let output = outcome.map_err(|e| classify(name, &limits, e))?;
-        let output = finish(output).map_err(|reason| PolicyError::InvalidOutput {
-            policy: name.clone(),
-            reason,
-        })?;
-        let output_bytes = convoy_proto::json::canonical_bytes(&output).map_err(|e| {
-            PolicyError::InvalidOutput {
+        let (output, output_sha256) =
+            finish(output).map_err(|reason| PolicyError::InvalidOutput {
                 policy: name.clone(),
-                reason: format!("output not representable as canonical JSON: {e}"),
-            }
-        })?;
+                reason,
+            })?;
         let receipt = Receipt {
             policy: name.clone(),
             policy_sha256: self.spec.sha256,
@@ -447,14 +519,10 @@ impl Policy {
             function: call.function.to_owned(),
             input_sha256: Sha256Digest::of(&input_bytes),
             snapshot_sha256,
-            output_sha256: Sha256Digest::of(&output_bytes),
+            output_sha256,
             fuel_used,
         };
-        Ok(Evaluation {
-            output,
-            output_json: output_bytes,
-            receipt,
-        })
+        Ok(Evaluation { output, receipt })
     }
 }
 
@@ -478,6 +546,14 @@ pub(crate) struct CallInput<'a, I> {
     pub(crate) function: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) input: Option<&'a I>,
+}
+
+/// An output with the sha256 of its canonical JSON (the receipt of a call whose output
+/// is not a plan or a verdict).
+fn with_json_sha256<O: serde::Serialize>(output: O) -> Result<(O, Sha256Digest), String> {
+    let bytes = convoy_proto::json::canonical_bytes(&output)
+        .map_err(|e| format!("output not representable as canonical JSON: {e}"))?;
+    Ok((output, Sha256Digest::of(&bytes)))
 }
 
 pub(crate) fn deadline_ticks(timeout: Duration, tick: Duration) -> u64 {

@@ -3,12 +3,12 @@
 //!
 //! A [`Snapshot`] keeps the hosts in their JSON form (sorted by name, tags sorted) next to
 //! their columnar encoding (`types.snapshot` in `wit/`): every distinct string once in a
-//! string table, hosts as rows of string ids. Lowering that into a fresh instance is a
-//! handful of block copies, however many hosts there are, where a `list<host>` would cost
-//! one guest allocation call per string. Its [`Snapshot::sha256`] is computed once, here;
-//! every receipt of the tick names it instead of re-hashing 10,000 hosts per call.
+//! string table, hosts as columns of string ids and numbers. Lowering that into a fresh
+//! instance is a dozen block copies, however many hosts there are, where a `list<host>`
+//! would cost one guest allocation call per string and a store per field. Its
+//! [`Snapshot::sha256`] is computed once, here; every receipt of the tick names it instead
+//! of re-hashing 10,000 hosts per call.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use convoy_proto::Sha256Digest;
@@ -17,7 +17,7 @@ use hashbrown::HashTable;
 use sha2::Digest;
 
 use crate::abi::types::{Host, Rollout};
-use crate::abi::wire::{HostRow, SnapshotRef};
+use crate::abi::wire::{HostColumnsRef, NO_STR, NO_TIME, SnapshotRef};
 
 /// Why hosts could not become a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,25 +46,34 @@ pub enum SnapshotError {
 /// The fleet at one tick: hosts sorted by name (unique), each host's tags sorted and
 /// deduplicated, and the active rollouts; with its columnar encoding and its sha256.
 ///
-/// `sha256` covers the columnar encoding the guest receives (string table, rows, tags)
-/// and the canonical JSON of the active rollouts, in the byte layout `docs/policy-abi.md`
-/// specifies; the encoding is a function of the hosts, so the hash names the snapshot.
-/// `convoy audit replay` recomputes it from a journaled call.
+/// `sha256` covers the columnar encoding the guest receives (string table, host columns,
+/// tags) and the canonical JSON of the active rollouts, in the byte layout
+/// `docs/policy-abi.md` specifies; the encoding is a function of the hosts, so the hash
+/// names the snapshot. `convoy audit replay` recomputes it from a journaled call.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     hosts: Vec<Host>,
     active: Vec<Rollout>,
-    text: String,
-    ends: Vec<u32>,
-    rows: Vec<HostRow>,
+    strings: Strings,
+    columns: Columns,
     tags: Vec<u32>,
-    /// Host-ids, found by their name's hash (the names themselves are in `hosts`).
-    by_name: HashTable<u32>,
+    /// Per `str-id`: the host it names, or [`NO_STR`].
+    host_of: Vec<u32>,
     sha256: Sha256Digest,
 }
 
-fn name_hash(name: &str) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x636f_6e76_6f79).hash_one(name)
+/// `types.host-columns`, owned.
+#[derive(Debug, Clone, Default)]
+struct Columns {
+    name: Vec<u32>,
+    channel: Vec<u32>,
+    tags_end: Vec<u32>,
+    current_closure: Vec<u32>,
+    target_closure: Vec<u32>,
+    phase: Vec<u8>,
+    phase_since: Vec<u64>,
+    last_seen: Vec<u64>,
+    rollout: Vec<u32>,
 }
 
 impl Snapshot {
@@ -85,23 +94,19 @@ impl Snapshot {
             }
         }
         check_numbers(&hosts, &active)?;
-        let (text, ends, rows, tags) = encode(&hosts)?;
-        let sha256 = digest(&text, &ends, &rows, &tags, &active)?;
-        // `encode` checked that every position fits a u32.
-        let mut by_name = HashTable::with_capacity(hosts.len());
-        for (id, host) in (0u32..).zip(&hosts) {
-            by_name.insert_unique(name_hash(&host.name), id, |&i| {
-                name_hash(&hosts[i as usize].name)
-            });
+        let (strings, columns, tags) = encode(&hosts)?;
+        let sha256 = digest(&strings, &columns, &tags, &active)?;
+        let mut host_of = vec![NO_STR; strings.ends.len()];
+        for (id, &name) in (0u32..).zip(&columns.name) {
+            host_of[name as usize] = id;
         }
         Ok(Snapshot {
             hosts,
             active,
-            text,
-            ends,
-            rows,
+            strings,
+            columns,
             tags,
-            by_name,
+            host_of,
             sha256,
         })
     }
@@ -123,9 +128,9 @@ impl Snapshot {
 
     /// The `host-id` of the host called `name`.
     pub fn position(&self, name: &str) -> Option<u32> {
-        self.by_name
-            .find(name_hash(name), |&id| self.hosts[id as usize].name == name)
-            .copied()
+        let id = self.strings.find(name)?;
+        let host = self.host_of[id as usize];
+        (host != NO_STR).then_some(host)
     }
 
     /// The host with `host-id` `id`.
@@ -133,12 +138,38 @@ impl Snapshot {
         self.hosts.get(usize::try_from(id).ok()?)
     }
 
+    /// The name of the host with `host-id` `id`.
+    pub fn name(&self, id: u32) -> Option<&str> {
+        self.host(id).map(|h| h.name.as_str())
+    }
+
+    /// The `str-id` of the channel of host `id`.
+    pub(crate) fn channel_of(&self, id: u32) -> Option<u32> {
+        self.columns.channel.get(usize::try_from(id).ok()?).copied()
+    }
+
+    /// The `str-id` of `s`, if a host uses that string.
+    pub(crate) fn string_id(&self, s: &str) -> Option<u32> {
+        self.strings.find(s)
+    }
+
     /// The columnar form lowered into the guest.
     pub(crate) fn wire(&self) -> SnapshotRef<'_> {
+        let c = &self.columns;
         SnapshotRef {
-            text: &self.text,
-            ends: &self.ends,
-            hosts: &self.rows,
+            text: &self.strings.text,
+            ends: &self.strings.ends,
+            hosts: HostColumnsRef {
+                name: &c.name,
+                channel: &c.channel,
+                tags_end: &c.tags_end,
+                current_closure: &c.current_closure,
+                target_closure: &c.target_closure,
+                phase: &c.phase,
+                phase_since: &c.phase_since,
+                last_seen: &c.last_seen,
+                rollout: &c.rollout,
+            },
             tags: &self.tags,
             active: &self.active,
         }
@@ -175,130 +206,173 @@ fn check_numbers(hosts: &[Host], active: &[Rollout]) -> Result<(), SnapshotError
 }
 
 /// The snapshot hash (`docs/policy-abi.md`, "Snapshot hash"): sha256 over a domain tag,
-/// then each column as a little-endian u64 count followed by its items in little-endian
-/// fixed width — `text` (bytes), `ends` (u32), `hosts` (48-byte rows), `tags` (u32) — and
-/// last the canonical JSON of the active rollouts, length-prefixed the same way.
+/// then every list of `types.snapshot` in WIT field order — `text` (bytes), `ends`, the
+/// nine host columns, `tags` — each as a little-endian u64 count followed by its items in
+/// little-endian at their WIT width (u8, u32 or u64), and last the canonical JSON of the
+/// active rollouts, length-prefixed the same way.
 fn digest(
-    text: &str,
-    ends: &[u32],
-    rows: &[HostRow],
+    strings: &Strings,
+    c: &Columns,
     tags: &[u32],
     active: &[Rollout],
 ) -> Result<Sha256Digest, SnapshotError> {
     fn count(h: &mut sha2::Sha256, n: usize) {
         h.update((n as u64).to_le_bytes());
     }
+    fn bytes(h: &mut sha2::Sha256, items: &[u8]) {
+        count(h, items.len());
+        h.update(items);
+    }
     fn words(h: &mut sha2::Sha256, items: &[u32]) {
         count(h, items.len());
-        let mut buf = Vec::with_capacity(items.len() * 4);
-        for w in items {
-            buf.extend_from_slice(&w.to_le_bytes());
-        }
+        let buf: Vec<u8> = items.iter().flat_map(|w| w.to_le_bytes()).collect();
         h.update(&buf);
     }
-    fn opt32(buf: &mut Vec<u8>, v: Option<u32>) {
-        buf.extend_from_slice(&v.map_or(0, |v| v.wrapping_add(1)).to_le_bytes());
+    fn wides(h: &mut sha2::Sha256, items: &[u64]) {
+        count(h, items.len());
+        let buf: Vec<u8> = items.iter().flat_map(|w| w.to_le_bytes()).collect();
+        h.update(&buf);
     }
     let mut h = sha2::Sha256::new();
     h.update(SNAPSHOT_DOMAIN);
-    count(&mut h, text.len());
-    h.update(text.as_bytes());
-    words(&mut h, ends);
-    count(&mut h, rows.len());
-    let mut buf = Vec::with_capacity(rows.len() * ROW_BYTES);
-    for r in rows {
-        for w in [r.name, r.channel, r.tags_from, r.tags_count] {
-            buf.extend_from_slice(&w.to_le_bytes());
-        }
-        opt32(&mut buf, r.current_closure);
-        opt32(&mut buf, r.target_closure);
-        opt32(&mut buf, r.rollout);
-        buf.extend_from_slice(&(r.phase as u32).to_le_bytes());
-        buf.extend_from_slice(&r.phase_since.to_le_bytes());
-        // `last-seen` is at most 2^53 - 1 (checked), so u64::MAX is free for `none`.
-        buf.extend_from_slice(&r.last_seen.unwrap_or(u64::MAX).to_le_bytes());
-    }
-    h.update(&buf);
+    bytes(&mut h, strings.text.as_bytes());
+    words(&mut h, &strings.ends);
+    words(&mut h, &c.name);
+    words(&mut h, &c.channel);
+    words(&mut h, &c.tags_end);
+    words(&mut h, &c.current_closure);
+    words(&mut h, &c.target_closure);
+    bytes(&mut h, &c.phase);
+    wides(&mut h, &c.phase_since);
+    wides(&mut h, &c.last_seen);
+    words(&mut h, &c.rollout);
     words(&mut h, tags);
     let active =
         convoy_proto::json::canonical_bytes(active).map_err(|e| SnapshotError::NotCanonical {
             reason: e.to_string(),
         })?;
-    count(&mut h, active.len());
-    h.update(&active);
+    bytes(&mut h, &active);
     Ok(Sha256Digest::from_bytes(h.finalize().into()))
 }
 
 /// The domain tag that starts every snapshot hash.
 pub const SNAPSHOT_DOMAIN: &[u8] = b"convoy:policy/snapshot@1\n";
-const ROW_BYTES: usize = 48;
-
-type Encoded = (String, Vec<u32>, Vec<HostRow>, Vec<u32>);
 
 /// The columns of `types.snapshot`: string ids in order of first use, walking the hosts in
 /// order (name, channel, tags, current closure, target closure, rollout).
-fn encode(hosts: &[Host]) -> Result<Encoded, SnapshotError> {
-    let mut table = Interner::default();
-    let mut rows = Vec::with_capacity(hosts.len());
-    let mut tags = Vec::new();
-    for host in hosts {
-        let name = table.id(&host.name)?;
-        let channel = table.id(&host.channel)?;
-        let tags_from = u32::try_from(tags.len()).map_err(|_| too_large("tags"))?;
-        for tag in &host.tags {
-            tags.push(table.id(tag)?);
+fn encode(hosts: &[Host]) -> Result<(Strings, Columns, Vec<u32>), SnapshotError> {
+    let n = hosts.len();
+    u32::try_from(n).map_err(|_| too_large("hosts"))?;
+    let mut strings = Strings::with_capacity(n);
+    let mut c = Columns {
+        name: Vec::with_capacity(n),
+        channel: Vec::with_capacity(n),
+        tags_end: Vec::with_capacity(n),
+        current_closure: Vec::with_capacity(n),
+        target_closure: Vec::with_capacity(n),
+        phase: Vec::with_capacity(n),
+        phase_since: Vec::with_capacity(n),
+        last_seen: Vec::with_capacity(n),
+        rollout: Vec::with_capacity(n),
+    };
+    let mut tags = Vec::with_capacity(n);
+    // Neighbouring hosts mostly share their channel, closures and rollout: remembering the
+    // previous host's answer spares a hash lookup per field.
+    let mut recent: [Option<(&str, u32)>; 4] = [None; 4];
+    fn id<'h>(
+        strings: &mut Strings,
+        recent: &mut Option<(&'h str, u32)>,
+        s: Option<&'h str>,
+    ) -> Result<u32, SnapshotError> {
+        let Some(s) = s else { return Ok(NO_STR) };
+        if let Some((last, id)) = *recent
+            && last == s
+        {
+            return Ok(id);
         }
-        let tags_count = u32::try_from(host.tags.len()).map_err(|_| too_large("tags"))?;
-        let current_closure = host
-            .current_closure
-            .as_deref()
-            .map(|s| table.id(s))
-            .transpose()?;
-        let target_closure = host
-            .target_closure
-            .as_deref()
-            .map(|s| table.id(s))
-            .transpose()?;
-        let rollout = host.rollout.as_deref().map(|s| table.id(s)).transpose()?;
-        rows.push(HostRow {
-            name,
-            channel,
-            tags_from,
-            tags_count,
-            current_closure,
-            target_closure,
-            phase: host.phase,
-            phase_since: host.phase_since,
-            last_seen: host.last_seen,
-            rollout,
-        });
+        let id = strings.intern(s)?;
+        *recent = Some((s, id));
+        Ok(id)
     }
-    u32::try_from(rows.len()).map_err(|_| too_large("hosts"))?;
-    Ok((table.text, table.ends, rows, tags))
+    for host in hosts {
+        c.name.push(strings.intern(&host.name)?);
+        c.channel
+            .push(id(&mut strings, &mut recent[0], Some(&host.channel))?);
+        for tag in &host.tags {
+            tags.push(strings.intern(tag)?);
+        }
+        c.tags_end
+            .push(u32::try_from(tags.len()).map_err(|_| too_large("tags"))?);
+        c.current_closure.push(id(
+            &mut strings,
+            &mut recent[1],
+            host.current_closure.as_deref(),
+        )?);
+        c.target_closure.push(id(
+            &mut strings,
+            &mut recent[2],
+            host.target_closure.as_deref(),
+        )?);
+        c.phase.push(host.phase as u8);
+        c.phase_since.push(host.phase_since);
+        // At most 2^53 - 1 (checked), so the sentinel is free.
+        c.last_seen.push(host.last_seen.unwrap_or(NO_TIME));
+        c.rollout
+            .push(id(&mut strings, &mut recent[3], host.rollout.as_deref())?);
+    }
+    Ok((strings, c, tags))
 }
 
 fn too_large(what: &'static str) -> SnapshotError {
     SnapshotError::TooLarge { what }
 }
 
-/// Strings to ids, first use first.
-#[derive(Default)]
-struct Interner<'a> {
-    ids: HashMap<&'a str, u32, foldhash::fast::FixedState>,
+/// The string table: `text`, `ends`, and an index from a string to its id.
+#[derive(Debug, Clone, Default)]
+struct Strings {
     text: String,
     ends: Vec<u32>,
+    index: HashTable<u32>,
 }
 
-impl<'a> Interner<'a> {
-    fn id(&mut self, s: &'a str) -> Result<u32, SnapshotError> {
-        if let Some(&id) = self.ids.get(s) {
+fn str_hash(s: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x636f_6e76_6f79).hash_one(s)
+}
+
+impl Strings {
+    fn with_capacity(n: usize) -> Self {
+        Strings {
+            text: String::with_capacity(n * 16),
+            ends: Vec::with_capacity(n + 16),
+            index: HashTable::with_capacity(n + 16),
+        }
+    }
+
+    fn get<'t>(text: &'t str, ends: &[u32], id: u32) -> &'t str {
+        let i = id as usize;
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+        &text[start..ends[i] as usize]
+    }
+
+    fn find(&self, s: &str) -> Option<u32> {
+        let (text, ends) = (&self.text, &self.ends);
+        self.index
+            .find(str_hash(s), |&id| Self::get(text, ends, id) == s)
+            .copied()
+    }
+
+    /// The id of `s`, given now if it is new.
+    fn intern(&mut self, s: &str) -> Result<u32, SnapshotError> {
+        let hash = str_hash(s);
+        let Strings { text, ends, index } = self;
+        if let Some(&id) = index.find(hash, |&id| Self::get(text, ends, id) == s) {
             return Ok(id);
         }
-        let id = u32::try_from(self.ends.len()).map_err(|_| too_large("strings"))?;
-        self.text.push_str(s);
-        self.ends
-            .push(u32::try_from(self.text.len()).map_err(|_| too_large("text"))?);
-        self.ids.insert(s, id);
+        let id = u32::try_from(ends.len()).map_err(|_| too_large("strings"))?;
+        text.push_str(s);
+        ends.push(u32::try_from(text.len()).map_err(|_| too_large("text"))?);
+        let (text, ends) = (&*text, &*ends);
+        index.insert_unique(hash, id, |&id| str_hash(Self::get(text, ends, id)));
         Ok(id)
     }
 }
@@ -348,14 +422,21 @@ mod tests {
         );
         assert_eq!(s.hosts()[1].tags, ["eu", "web"]);
         // db, prod, eu, /nix/store/b, web (name; then its tag "web" is the same string).
-        assert_eq!(s.text, "dbprodeu/nix/store/bweb");
-        assert_eq!(s.ends, [2, 6, 8, 20, 23]);
+        assert_eq!(s.strings.text, "dbprodeu/nix/store/bweb");
+        assert_eq!(s.strings.ends, [2, 6, 8, 20, 23]);
         assert_eq!(s.tags, [2, 2, 4]);
-        assert_eq!(s.rows[1].name, 4);
-        assert_eq!(s.rows[1].current_closure, Some(3));
-        assert_eq!(s.rows[1].target_closure, Some(3));
-        assert_eq!(s.rows[1].tags_from, 1);
-        assert_eq!(s.rows[1].tags_count, 2);
+        let c = &s.columns;
+        assert_eq!(c.name, [0, 4]);
+        assert_eq!(c.channel, [1, 1]);
+        assert_eq!(c.tags_end, [1, 3]);
+        assert_eq!(c.current_closure, [NO_STR, 3]);
+        assert_eq!(c.target_closure, [3, 3]);
+        assert_eq!(c.phase, [0, 0]);
+        assert_eq!(c.phase_since, [5, 5]);
+        assert_eq!(c.last_seen, [NO_TIME, NO_TIME]);
+        assert_eq!(c.rollout, [NO_STR, NO_STR]);
+        assert_eq!(s.string_id("eu"), Some(2));
+        assert_eq!(s.position("eu"), None, "a tag is not a host");
         assert_eq!(s.position("web"), Some(1));
         assert_eq!(s.position("nope"), None);
     }
@@ -373,7 +454,7 @@ mod tests {
         // ("Snapshot hash") with a few lines of Python: the format must not drift.
         assert_eq!(
             one.sha256().to_string(),
-            "3a38893b1d6177171e46a3eaaf3435c1dbee24522282e2ca2854cfeaaea6737a"
+            "d0be5783ebd57460d3f86125dbfbb945c704022242d72100dd4a24481a623bd2"
         );
         // Every field is covered.
         let changes: [fn(&mut Host); 9] = [

@@ -15,145 +15,186 @@ use crate::abi::wire::{PlanOut, VerdictOut};
 use crate::snapshot::Snapshot;
 
 /// A gate decides about exactly its candidates: each one admitted or refused, exactly once,
-/// in candidate order, every refusal with a reason. The policy saw the candidates that
-/// are in the snapshot, by `host-id`; the others are refused here, in their place. The
-/// result names hosts.
-///
-/// `resolved[i]` is the `host-id` of `candidates[i]`, if it is in the snapshot.
+/// in candidate order, every refusal with a reason from the verdict's table. `candidates`
+/// are the host-ids the policy was given (in the snapshot; a repeated one is decided at
+/// its first position).
 pub(crate) fn verdict(
-    candidates: &[String],
-    resolved: &[Option<u32>],
+    candidates: &[u32],
     snapshot: &Snapshot,
-    out: VerdictOut,
-) -> Result<Verdict, String> {
-    const NOT_A_CANDIDATE: usize = usize::MAX;
-    // Per host-id: the position of its first appearance among the candidates.
-    let mut first = vec![NOT_A_CANDIDATE; snapshot.hosts().len()];
-    let mut unknown: Vec<(usize, &str)> = Vec::new();
-    let mut seen_unknown = HashSet::new();
-    let mut known = 0usize;
-    for (pos, (name, id)) in candidates.iter().zip(resolved).enumerate() {
-        match *id {
-            Some(id) => {
-                let slot = &mut first[id as usize];
-                if *slot == NOT_A_CANDIDATE {
-                    *slot = pos;
-                    known += 1;
-                }
-            }
-            None => {
-                if seen_unknown.insert(name.as_str()) {
-                    unknown.push((pos, name.as_str()));
-                }
-            }
-        }
-    }
+    out: &VerdictOut,
+) -> Result<(), String> {
+    let first = first_positions(candidates, snapshot.hosts().len());
+    let name = |id: u32| snapshot.name(id).unwrap_or("?");
     let mut decided = vec![false; snapshot.hosts().len()];
+    let mut count = 0usize;
     let mut check = |label: &str, ids: &mut dyn Iterator<Item = u32>| {
         let mut last = None;
-        let mut named = Vec::new();
         for id in ids {
-            let Some(host) = snapshot.host(id) else {
+            let Some(&pos) = first.get(id as usize) else {
                 return Err(format!("{label} host-id {id} is not in the snapshot"));
             };
-            let name = &host.name;
-            let pos = first[id as usize];
             if pos == NOT_A_CANDIDATE {
-                return Err(format!("{label} host `{name}` was not a candidate"));
+                return Err(format!("{label} host `{}` was not a candidate", name(id)));
             }
             if std::mem::replace(&mut decided[id as usize], true) {
-                return Err(format!("candidate `{name}` decided twice"));
+                return Err(format!("candidate `{}` decided twice", name(id)));
             }
             if last.is_some_and(|l| pos < l) {
                 return Err(format!(
-                    "{label} hosts are not in candidate order at `{name}`"
+                    "{label} hosts are not in candidate order at `{}`",
+                    name(id)
                 ));
             }
             last = Some(pos);
-            named.push((pos, name.clone()));
+            count += 1;
         }
-        Ok(named)
+        Ok(())
     };
-    let admitted = check("admitted", &mut out.admitted.iter().copied())?;
-    let refused = check("refused", &mut out.refused.iter().map(|r| r.host))?;
-    if let Some((i, _)) = out
-        .refused
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.reason.trim().is_empty())
-    {
-        return Err(format!("refusal of `{}` has no reason", refused[i].1));
+    check("admitted", &mut out.admitted.iter().copied())?;
+    check("refused", &mut out.refused.iter().map(|r| r.host))?;
+    let reasons = reason_table(&out.reasons)?;
+    if let Some(r) = out.refused.iter().find(|r| !reasons.has(r.reason)) {
+        return Err(format!(
+            "refusal of `{}` has no reason{}",
+            name(r.host),
+            reasons.why(r.reason)
+        ));
     }
-    if admitted.len() + refused.len() != known {
+    let distinct = first.iter().filter(|&&p| p != NOT_A_CANDIDATE).count();
+    if count != distinct {
         let missing = candidates
             .iter()
-            .zip(resolved)
-            .find(|(_, id)| id.is_some_and(|id| !decided[id as usize]))
-            .map_or("?", |(c, _)| c.as_str());
+            .find(|&&id| !decided[id as usize])
+            .map_or("?", |&id| name(id));
         return Err(format!(
             "candidate `{missing}` neither admitted nor refused"
         ));
     }
-    // The policy's refusals and the runtime's, merged in candidate order.
-    let mut merged = Vec::with_capacity(refused.len() + unknown.len());
-    let mut theirs = refused
-        .into_iter()
-        .zip(out.refused.into_iter().map(|r| r.reason))
-        .peekable();
-    let mut ours = unknown.into_iter().peekable();
-    loop {
-        let take_ours = match (theirs.peek(), ours.peek()) {
-            (None, None) => break,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some(((t, _), _)), Some((o, _))) => o < t,
-        };
-        if take_ours {
-            if let Some((_, name)) = ours.next() {
-                merged.push(Refusal {
-                    host: name.to_owned(),
-                    reason: format!("{name} is not in the fleet snapshot"),
-                });
-            }
-        } else if let Some(((_, host), reason)) = theirs.next() {
-            merged.push(Refusal { host, reason });
-        }
-    }
-    Ok(Verdict {
-        admitted: admitted.into_iter().map(|(_, n)| n).collect(),
-        refused: merged,
-    })
+    Ok(())
 }
 
-/// A plan only dispatches hosts of its rollout's channel, each once and with a reason; it
-/// only promotes forward; a stopped or finished rollout dispatches nothing. The result
-/// names hosts.
-pub(crate) fn plan(rollout: &Rollout, snapshot: &Snapshot, out: PlanOut) -> Result<Plan, String> {
+/// A validated verdict on host names: the policy's decisions on the candidates it saw
+/// (`resolved[i]` is the host-id of `candidates[i]`, if it is in the snapshot), and the
+/// runtime's refusal of every name not in the snapshot, merged in candidate order.
+pub(crate) fn named_verdict(
+    candidates: &[String],
+    resolved: &[Option<u32>],
+    snapshot: &Snapshot,
+    out: &VerdictOut,
+) -> Verdict {
+    let ids: Vec<u32> = resolved.iter().flatten().copied().collect();
+    let first = first_positions(&ids, snapshot.hosts().len());
+    let name = |id: u32| snapshot.name(id).unwrap_or("?").to_owned();
+    let reason = |r: u32| out.reasons.get(r as usize).cloned().unwrap_or_default();
+    // Candidate positions of the policy's refusals (by their place among the known ones)
+    // against the unknown names' places in the whole list.
+    let mut unknown = Vec::new();
+    let mut seen_unknown = HashSet::new();
+    let mut known_before = 0usize;
+    for (name, id) in candidates.iter().zip(resolved) {
+        match id {
+            Some(_) => known_before += 1,
+            None => {
+                if seen_unknown.insert(name.as_str()) {
+                    unknown.push((known_before, name.as_str()));
+                }
+            }
+        }
+    }
+    let mut refused = Vec::with_capacity(out.refused.len() + unknown.len());
+    let mut ours = unknown.into_iter().peekable();
+    for r in &out.refused {
+        let pos = first
+            .get(r.host as usize)
+            .copied()
+            .unwrap_or(NOT_A_CANDIDATE);
+        while let Some((_, n)) = ours.next_if(|(before, _)| *before <= pos) {
+            refused.push(Refusal {
+                host: n.to_owned(),
+                reason: format!("{n} is not in the fleet snapshot"),
+            });
+        }
+        refused.push(Refusal {
+            host: name(r.host),
+            reason: reason(r.reason),
+        });
+    }
+    refused.extend(ours.map(|(_, n)| Refusal {
+        host: n.to_owned(),
+        reason: format!("{n} is not in the fleet snapshot"),
+    }));
+    Verdict {
+        admitted: out.admitted.iter().map(|&id| name(id)).collect(),
+        refused,
+    }
+}
+
+const NOT_A_CANDIDATE: usize = usize::MAX;
+
+/// Per host-id: the position of its first appearance among `candidates`.
+fn first_positions(candidates: &[u32], hosts: usize) -> Vec<usize> {
+    let mut first = vec![NOT_A_CANDIDATE; hosts];
+    for (pos, &id) in candidates.iter().enumerate() {
+        if let Some(slot) = first.get_mut(id as usize)
+            && *slot == NOT_A_CANDIDATE
+        {
+            *slot = pos;
+        }
+    }
+    first
+}
+
+/// Which entries of a decision's reason table an operator can read.
+struct Reasons(Vec<bool>);
+
+impl Reasons {
+    fn has(&self, id: u32) -> bool {
+        self.0.get(id as usize).copied().unwrap_or(false)
+    }
+
+    fn why(&self, id: u32) -> String {
+        match self.0.get(id as usize) {
+            None => format!(" (reason-id {id} is beyond the {} reasons)", self.0.len()),
+            Some(_) => format!(" (reason {id} is blank)"),
+        }
+    }
+}
+
+fn reason_table(reasons: &[String]) -> Result<Reasons, String> {
+    u32::try_from(reasons.len()).map_err(|_| "reason table too large".to_owned())?;
+    Ok(Reasons(
+        reasons.iter().map(|r| !r.trim().is_empty()).collect(),
+    ))
+}
+
+/// A plan only dispatches hosts of its rollout's channel, each once and with a reason from
+/// its table; it only promotes forward; a stopped or finished rollout dispatches nothing.
+pub(crate) fn plan(rollout: &Rollout, snapshot: &Snapshot, out: &PlanOut) -> Result<(), String> {
+    let channel = snapshot.string_id(&rollout.channel);
+    let reasons = reason_table(&out.reasons)?;
     let mut seen = vec![false; snapshot.hosts().len()];
-    let mut candidates = Vec::with_capacity(out.candidates.len());
-    for c in out.candidates {
-        let Some(host) = snapshot.host(c.host) else {
+    for c in &out.candidates {
+        let Some(name) = snapshot.name(c.host) else {
             return Err(format!(
                 "candidate host-id {} is not in the snapshot",
                 c.host
             ));
         };
-        if host.channel != rollout.channel {
+        if channel.is_none() || snapshot.channel_of(c.host) != channel {
             return Err(format!(
-                "candidate `{}` is not a host of the rollout's channel `{}`",
-                host.name, rollout.channel
+                "candidate `{name}` is not a host of the rollout's channel `{}`",
+                rollout.channel
             ));
         }
         if std::mem::replace(&mut seen[c.host as usize], true) {
-            return Err(format!("candidate `{}` listed twice", host.name));
+            return Err(format!("candidate `{name}` listed twice"));
         }
-        if c.reason.trim().is_empty() {
-            return Err(format!("candidate `{}` has no reason", host.name));
+        if !reasons.has(c.reason) {
+            return Err(format!(
+                "candidate `{name}` has no reason{}",
+                reasons.why(c.reason)
+            ));
         }
-        candidates.push(Candidate {
-            host: host.name.clone(),
-            reason: c.reason,
-        });
     }
     match &out.step {
         Step::Promote(wave) if *wave <= rollout.current_wave => Err(format!(
@@ -163,14 +204,30 @@ pub(crate) fn plan(rollout: &Rollout, snapshot: &Snapshot, out: PlanOut) -> Resu
         Step::Hold(why) | Step::Halt(why) | Step::RollbackAndHalt(why) if why.trim().is_empty() => {
             Err("a hold or halt without a reason".to_owned())
         }
-        Step::Halt(_) | Step::RollbackAndHalt(_) | Step::Converge if !candidates.is_empty() => {
+        Step::Halt(_) | Step::RollbackAndHalt(_) | Step::Converge if !out.candidates.is_empty() => {
             Err("a halted or converged rollout dispatches no candidate".to_owned())
         }
-        _ => Ok(Plan {
-            step: out.step,
-            candidates,
-            notes: out.notes,
-        }),
+        _ => Ok(()),
+    }
+}
+
+/// A validated plan on host names.
+pub(crate) fn named_plan(snapshot: &Snapshot, out: &PlanOut) -> Plan {
+    Plan {
+        step: out.step.clone(),
+        candidates: out
+            .candidates
+            .iter()
+            .map(|c| Candidate {
+                host: snapshot.name(c.host).unwrap_or("?").to_owned(),
+                reason: out
+                    .reasons
+                    .get(c.reason as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        notes: out.notes.clone(),
     }
 }
 
@@ -230,9 +287,12 @@ mod tests {
         c.iter().map(|c| (*c).to_owned()).collect()
     }
 
+    /// Validates on the candidates' ids, then names the verdict.
     fn verdict(c: &[String], s: &Snapshot, out: VerdictOut) -> Result<Verdict, String> {
         let resolved: Vec<Option<u32>> = c.iter().map(|c| s.position(c)).collect();
-        super::verdict(c, &resolved, s, out)
+        let ids: Vec<u32> = resolved.iter().flatten().copied().collect();
+        super::verdict(&ids, s, &out)?;
+        Ok(named_verdict(c, &resolved, s, &out))
     }
 
     fn out(admitted: &[u32], refused: &[u32]) -> VerdictOut {
@@ -240,11 +300,9 @@ mod tests {
             admitted: admitted.to_vec(),
             refused: refused
                 .iter()
-                .map(|&host| RefusalOut {
-                    host,
-                    reason: "full".into(),
-                })
+                .map(|&host| RefusalOut { host, reason: 0 })
                 .collect(),
+            reasons: vec!["full".into()],
         }
     }
 
@@ -255,6 +313,7 @@ mod tests {
         let v = verdict(&c, &s, out(&[0, 2], &[1])).unwrap();
         assert_eq!(v.admitted, ["a", "c"]);
         assert_eq!(v.refused[0].host, "b");
+        assert_eq!(v.refused[0].reason, "full");
         let err = |o| verdict(&c, &s, o).unwrap_err();
         assert!(err(out(&[0, 3], &[1, 2])).contains("`d` was not a candidate"));
         assert!(err(out(&[0, 9], &[1, 2])).contains("host-id 9 is not in the snapshot"));
@@ -265,16 +324,23 @@ mod tests {
         // A candidate listed twice is decided once.
         let twice = names(&["a", "a", "b"]);
         assert!(verdict(&twice, &s, out(&[0, 1], &[])).is_ok());
-        // A refusal without a reason.
+        // A refusal without a reason: blank, or beyond the table.
         let mut v = out(&[0, 1], &[2]);
-        v.refused[0].reason = " ".into();
-        assert!(err(v).contains("no reason"));
+        v.reasons[0] = " ".into();
+        assert!(err(v).contains("refusal of `c` has no reason (reason 0 is blank)"));
+        let mut v = out(&[0, 1], &[2]);
+        v.refused[0].reason = 1;
+        assert!(err(v).contains("reason-id 1 is beyond the 1 reasons"));
+        // An unused table entry is allowed; so is an empty table with no refusal.
+        let mut v = out(&[0, 1, 2], &[]);
+        v.reasons.push(String::new());
+        assert!(verdict(&c, &s, v).is_ok());
     }
 
     #[test]
     fn unknown_candidates_are_refused_in_their_place() {
         let s = snapshot();
-        let c = names(&["x", "b", "y", "a", "x", "c"]);
+        let c = names(&["x", "b", "y", "a", "x", "c", "z"]);
         let v = verdict(&c, &s, out(&[1], &[0, 2])).unwrap();
         assert_eq!(v.admitted, ["b"]);
         let refused: Vec<(&str, &str)> = v
@@ -289,6 +355,7 @@ mod tests {
                 ("y", "y is not in the fleet snapshot"),
                 ("a", "full"),
                 ("c", "full"),
+                ("z", "z is not in the fleet snapshot"),
             ]
         );
     }
@@ -309,17 +376,27 @@ mod tests {
             step,
             candidates: ids
                 .iter()
-                .map(|&host| CandidateOut {
-                    host,
-                    reason: "wave 1".into(),
-                })
+                .map(|&host| CandidateOut { host, reason: 0 })
                 .collect(),
+            reasons: vec!["wave 1".into()],
             notes: vec![],
         };
-        let ok = super::plan(&rollout, &s, plan(Step::Hold("soaking".into()), &[3, 0])).unwrap();
-        let hosts: Vec<&str> = ok.candidates.iter().map(|c| c.host.as_str()).collect();
-        assert_eq!(hosts, ["d", "a"]);
-        let err = |p| super::plan(&rollout, &s, p).unwrap_err();
+        let ok = plan(Step::Hold("soaking".into()), &[3, 0]);
+        super::plan(&rollout, &s, &ok).unwrap();
+        let ok = named_plan(&s, &ok);
+        let hosts: Vec<(&str, &str)> = ok
+            .candidates
+            .iter()
+            .map(|c| (c.host.as_str(), c.reason.as_str()))
+            .collect();
+        assert_eq!(hosts, [("d", "wave 1"), ("a", "wave 1")]);
+        let err = |p| super::plan(&rollout, &s, &p).unwrap_err();
+        let mut blank = plan(Step::Hold("x".into()), &[0]);
+        blank.reasons[0] = String::new();
+        assert!(err(blank).contains("`a` has no reason"));
+        let mut beyond = plan(Step::Hold("x".into()), &[0]);
+        beyond.candidates[0].reason = 5;
+        assert!(err(beyond).contains("reason-id 5"));
         assert!(err(plan(Step::Hold("x".into()), &[4])).contains("channel `prod`"));
         assert!(err(plan(Step::Hold("x".into()), &[7])).contains("host-id 7"));
         assert!(err(plan(Step::Hold("x".into()), &[1, 1])).contains("twice"));

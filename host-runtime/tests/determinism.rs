@@ -17,9 +17,9 @@ fn engine_with_cache(dir: &std::path::Path) -> PolicyEngine {
     .expect("engine")
 }
 
-fn fingerprint<T>(e: &Evaluation<T>) -> (Vec<u8>, u64, String) {
+fn fingerprint<T: serde::Serialize>(e: &Evaluation<T>) -> (Vec<u8>, u64, String) {
     (
-        e.output_json.clone(),
+        e.output_json().expect("canonical output"),
         e.receipt.fuel_used,
         e.receipt.output_sha256.to_string(),
     )
@@ -138,6 +138,34 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
         .expect("evaluates");
     assert_eq!(by_name.receipt, shared.receipt);
     assert_eq!(by_name.receipt.snapshot_sha256, Some(*snapshot.sha256()));
+    // The id path (how a reconciler chains gates) is the same call, with the same receipt;
+    // naming its ids gives the by-name verdict; refusals for one reason share it.
+    let big = gate_input(200, 40);
+    let big_snapshot = Snapshot::new(big.hosts.clone(), big.active.clone()).expect("snapshot");
+    let by_name = policy.admit(BUDGET_CONFIG, &big).expect("evaluates");
+    let ids: Vec<u32> = big
+        .candidates
+        .iter()
+        .map(|c| big_snapshot.position(c).expect("candidate in the snapshot"))
+        .collect();
+    let by_id = policy
+        .admit_ids(BUDGET_CONFIG, big.now, &ids, &big_snapshot)
+        .expect("evaluates");
+    assert_eq!(by_id.receipt, by_name.receipt);
+    let name = |id: &u32| big_snapshot.name(*id).expect("named");
+    let admitted: Vec<&str> = by_id.output.admitted.iter().map(name).collect();
+    assert_eq!(admitted, by_name.output.admitted);
+    assert_eq!(by_id.output.refused.len(), 33);
+    assert_eq!(by_id.output.reasons.len(), 1, "{:?}", by_id.output.reasons);
+    for (r, named) in by_id.output.refused.iter().zip(&by_name.output.refused) {
+        assert_eq!(name(&r.host), named.host);
+        assert_eq!(by_id.output.reasons[r.reason as usize], named.reason);
+    }
+    let err = policy
+        .admit_ids(BUDGET_CONFIG, big.now, &[200], &big_snapshot)
+        .expect_err("a host-id beyond the snapshot");
+    assert!(err.to_string().contains("host-id 200"), "{err}");
+    let by_name = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
 
     // The last host, not a candidate, stops checking in: same verdict, another snapshot.
     let mut changed = input.clone();
@@ -145,7 +173,10 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
         last.last_seen = None;
     }
     let other = policy.admit(BUDGET_CONFIG, &changed).expect("evaluates");
-    assert_eq!(other.output_json, by_name.output_json);
+    assert_eq!(
+        other.output_json().expect("json"),
+        by_name.output_json().expect("json")
+    );
     assert_ne!(
         other.receipt.snapshot_sha256,
         by_name.receipt.snapshot_sha256

@@ -1,15 +1,13 @@
 ;; admit: every candidate admitted (the lowered candidate list of host-ids is returned as is).
-  (func (export "admit")
-        (param $cfg i32) (param $cfg_len i32) (param $now i64)
-        (param $cand i32) (param $cand_len i32)
-        (param $text i32) (param $text_len i32)
-        (param $ends i32) (param $ends_len i32)
-        (param $hosts i32) (param $hosts_len i32)
-        (param $tags i32) (param $tags_len i32)
-        (param $active i32) (param $active_len i32)
-        (result i32)
-    (i32.store (i32.const 64) (local.get $cand))
-    (i32.store (i32.const 68) (local.get $cand_len))
+;; A gate input flattens to more than 16 values, so `admit` gets one pointer to its
+;; arguments in memory: the configuration at 0, the gate input at 8 (`now` at 8, the
+;; candidates' pointer and length at 16 and 20, the snapshot from 24). The verdict
+;; (admitted, refused, reasons: three lists) is returned through the area at 64.
+  (func (export "admit") (param $args i32) (result i32)
+    (i32.store (i32.const 64) (i32.load offset=16 (local.get $args)))
+    (i32.store (i32.const 68) (i32.load offset=20 (local.get $args)))
     (i32.store (i32.const 72) (i32.const 0))
     (i32.store (i32.const 76) (i32.const 0))
+    (i32.store (i32.const 80) (i32.const 0))
+    (i32.store (i32.const 84) (i32.const 0))
     (i32.const 64))
