@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use convoy_policy_conformance::{BUILTINS, Fixture, config_string, evaluate};
 use convoy_policy_sdk::abi::{ABSENT_STR, ABSENT_TIMESTAMP, HostColumns};
 use convoy_policy_sdk::{
-    GateInput, GatePolicy, HostId, HostPhase, Rollout, RolloutInput, RolloutState, Snapshot, StrId,
-    eval,
+    Columns, GateInput, GatePolicy, HostId, HostPhase, Rollout, RolloutInput, RolloutState,
+    Snapshot, StrId, eval,
 };
 use serde_json::{Value, json};
 
@@ -261,7 +261,8 @@ fn random_inputs_never_panic_and_keep_the_contracts() {
 }
 
 /// Columns that break every rule of the encoding, read the way the export glue reads them
-/// ([`HostColumns::rows`]): string ids and tag runs past their tables, offsets out of
+/// ([`Snapshot::from_columns`], by the rules of [`HostColumns::rows`]; the rows path reads
+/// them alike, which is checked here too): string ids and tag runs past their tables, offsets out of
 /// order, past the text or inside a UTF-8 character, unsorted and repeated names, host
 /// columns of unequal length, tag ends out of order, phase bytes past the enum.
 fn malformed_snapshot(rng: &mut Rng) -> Snapshot {
@@ -322,20 +323,34 @@ fn malformed_snapshot(rng: &mut Rng) -> Snapshot {
     let (current_closure, target_closure, rollout) =
         (optional_ids(rng), optional_ids(rng), optional_ids(rng));
     let (phase_since, last_seen) = (times(rng, false), times(rng, true));
-    let rows = HostColumns {
-        name: &name,
-        channel: &channel,
-        tags_end: &tags_end,
-        current_closure: &current_closure,
-        target_closure: &target_closure,
-        phase: &phase,
-        phase_since: &phase_since,
-        last_seen: &last_seen,
-        rollout: &rollout,
-    }
-    .rows();
+    let columns = Columns {
+        name,
+        channel,
+        tags_end,
+        current_closure,
+        target_closure,
+        phase,
+        phase_since,
+        last_seen,
+        rollout,
+    };
     let active = vec![native_rollout(rng, "prod"), native_rollout(rng, "staging")];
-    Snapshot::from_parts(text, ends, rows, tags, active)
+    let rows = HostColumns::from(&columns).rows();
+    let by_rows = Snapshot::from_parts(
+        text.clone(),
+        ends.clone(),
+        rows,
+        tags.clone(),
+        active.clone(),
+    );
+    let snapshot = Snapshot::from_columns(text, ends, columns, tags, active);
+    let view = |s: &Snapshot| -> Vec<String> { s.hosts().map(|h| format!("{h:?}")).collect() };
+    assert_eq!(
+        view(&snapshot),
+        view(&by_rows),
+        "columns and rows read alike"
+    );
+    snapshot
 }
 
 fn native_rollout(rng: &mut Rng, channel: &str) -> Rollout {

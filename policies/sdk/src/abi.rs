@@ -119,6 +119,22 @@ impl HostColumns<'_> {
     }
 }
 
+impl<'a> From<&'a crate::snapshot::Columns> for HostColumns<'a> {
+    fn from(c: &'a crate::snapshot::Columns) -> Self {
+        HostColumns {
+            name: &c.name,
+            channel: &c.channel,
+            tags_end: &c.tags_end,
+            current_closure: &c.current_closure,
+            target_closure: &c.target_closure,
+            phase: &c.phase,
+            phase_since: &c.phase_since,
+            last_seen: &c.last_seen,
+            rollout: &c.rollout,
+        }
+    }
+}
+
 fn optional_str(id: u32) -> Option<StrId> {
     (id != ABSENT_STR).then_some(StrId(id))
 }
@@ -126,7 +142,7 @@ fn optional_str(id: u32) -> Option<StrId> {
 /// The phase whose WIT case index is `case`. An index past the enum cannot come from a
 /// correct host; it reads as `Quarantined`, the most conservative phase (never dispatched,
 /// never counted as converged), rather than as a phase that lets work proceed.
-fn phase_of_case(case: u8) -> HostPhase {
+pub(crate) fn phase_of_case(case: u8) -> HostPhase {
     match case {
         0 => HostPhase::Idle,
         1 => HostPhase::Dispatched,

@@ -1,11 +1,12 @@
-//! The guests' allocator: a bump allocator that never frees.
+//! The guests' allocator: a bump allocator that only takes back its most recent block.
 //!
 //! Every evaluation runs in a fresh instance whose linear memory the host discards whole
-//! (DESIGN.md §3), so a guest's allocations only ever live for one call. Lifting a
-//! 10,000-host snapshot makes some 70,000 allocations and the canonical ABI's
-//! post-return frees as many; with a general-purpose allocator that bookkeeping is a large
-//! share of a call. Here an allocation is an aligned pointer bump, a free is nothing, and
-//! memory grows in 1 MiB steps through `memory.grow` — which the host's memory limiter
+//! (DESIGN.md §3), so a guest's allocations only ever live for one call. With a
+//! general-purpose allocator the bookkeeping is a large share of a call. Here an
+//! allocation is an aligned pointer bump, and freeing the most recent block (a temporary
+//! string, a buffer just outgrown) moves the bump back, so temporaries do not pile up:
+//! the memory a call touches is memory the host zeroes before the next one. Any other
+//! free is nothing, and memory grows in 1 MiB steps through `memory.grow` — which the host's memory limiter
 //! bounds, trapping (a typed "memory exceeded" error) rather than returning a wrong
 //! answer. Only compiled for wasm32 guests; native builds keep the system allocator.
 //!
@@ -86,8 +87,9 @@ impl Default for Bump {
 }
 
 // SAFETY: `alloc` returns blocks aligned to `layout.align()`, `layout.size()` bytes long,
-// inside memory this allocator grew and never handed out before (the bump only moves
-// forward), or null when memory cannot grow. `dealloc` leaks by design (see the module
+// inside memory this allocator grew and that no live block overlaps (the bump only moves
+// back over the most recent block, once it is freed), or null when memory cannot grow.
+// `dealloc` takes back only the most recent block and leaks the others (see the module
 // docs). `realloc` extends the most recent block in place when it can, else allocates and
 // copies the old contents, as `GlobalAlloc` requires.
 unsafe impl GlobalAlloc for Bump {
@@ -95,7 +97,13 @@ unsafe impl GlobalAlloc for Bump {
         self.take(layout)
     }
 
-    unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // The most recent block (a temporary `format!` string, a buffer that just moved
+        // on growing) is taken back; any other block is left where it is.
+        if ptr as usize + layout.size() == self.next.get() {
+            self.next.set(ptr as usize);
+        }
+    }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let old_end = ptr as usize + layout.size();

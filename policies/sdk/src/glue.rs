@@ -76,9 +76,9 @@ macro_rules! shared_conversions {
     };
 }
 
-/// The snapshot of the rollout and gate worlds, moved into the SDK's: the string table and
-/// the tag column are taken as they are, and the host columns become the SDK's rows in one
-/// pass ([`crate::abi::HostColumns::rows`], no allocation per host). Nothing is checked:
+/// The snapshot of the rollout and gate worlds, moved into the SDK's: the string table, the
+/// host columns and the tag column are taken as they are, without a pass over the hosts
+/// ([`crate::snapshot::Columns`]). Nothing is checked:
 /// reading a snapshot is total, and malformed columns read by the rules documented there
 /// (the shortest column sets the host count, `tags-end` saturates, a phase byte past 9 is
 /// `quarantined`).
@@ -86,26 +86,22 @@ macro_rules! shared_conversions {
 macro_rules! snapshot_conversion {
     () => {
         fn snapshot(s: wit::Snapshot) -> crate::snapshot::Snapshot {
-            use crate::abi::HostColumns;
-            use crate::snapshot::{Snapshot, StrId};
-            let c = &s.hosts;
-            let rows = HostColumns {
-                name: &c.name,
-                channel: &c.channel,
-                tags_end: &c.tags_end,
-                current_closure: &c.current_closure,
-                target_closure: &c.target_closure,
-                phase: &c.phase,
-                phase_since: &c.phase_since,
-                last_seen: &c.last_seen,
-                rollout: &c.rollout,
-            }
-            .rows();
-            super::discard(s.hosts);
-            Snapshot::from_parts(
+            use crate::snapshot::{Columns, Snapshot, StrId};
+            let c = s.hosts;
+            Snapshot::from_columns(
                 s.text,
                 s.ends,
-                rows,
+                Columns {
+                    name: c.name,
+                    channel: c.channel,
+                    tags_end: c.tags_end,
+                    current_closure: c.current_closure,
+                    target_closure: c.target_closure,
+                    phase: c.phase,
+                    phase_since: c.phase_since,
+                    last_seen: c.last_seen,
+                    rollout: c.rollout,
+                },
                 s.tags.into_iter().map(StrId).collect(),
                 s.active.into_iter().map(Into::into).collect(),
             )

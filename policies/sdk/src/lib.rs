@@ -46,5 +46,5 @@ pub use call::{GateCall, NamedPlan, NamedVerdict, RolloutCall, UnknownHost};
 pub use config::{ConfigError, parse_config};
 pub use eval::{AttestationPolicy, GatePolicy, HealthPolicy, Policy, RolloutPolicy};
 pub use selector::Selector;
-pub use snapshot::{HostId, HostRef, HostRow, Snapshot, StrId, Tags};
+pub use snapshot::{Columns, HostId, HostRef, HostRow, Snapshot, StrId, Tags};
 pub use types::*;

@@ -2,8 +2,8 @@
 //!
 //! The host encodes the fleet once per tick as a string table and columns of string ids
 //! and numbers (WIT `snapshot` and `host-columns`) and names hosts by [`HostId`], their
-//! position in the snapshot. The SDK keeps each host as one [`HostRow`], read from the
-//! columns in one pass ([`crate::abi::HostColumns::rows`]). A policy
+//! position in the snapshot. The SDK keeps the hosts in those columns ([`Columns`]), as
+//! they arrived. A policy
 //! reads hosts as [`HostRef`] views whose strings borrow from the table, so reading a
 //! 10,000-host fleet allocates nothing per host — in the guest or natively. Natively,
 //! [`Snapshot::new`] builds exactly the encoding the host sends.
@@ -107,14 +107,109 @@ pub struct HostRow {
 /// assert!(view.tags.contains("web"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "SnapshotForm", into = "SnapshotForm")]
 pub struct Snapshot {
     text: String,
     ends: Vec<u32>,
-    #[serde(rename = "hosts")]
-    rows: Vec<HostRow>,
+    columns: Columns,
+    /// How many hosts: the length of the shortest column.
+    len: usize,
     tags: Vec<StrId>,
     active: Vec<Rollout>,
+}
+
+/// The hosts of a snapshot as the ABI's columns (WIT `host-columns`), owned: entry `i` of
+/// every column describes host `i`. The SDK keeps hosts this way, so a snapshot lifted
+/// from the ABI is used as it arrived, without a pass over its hosts.
+///
+/// Absent values are [`crate::abi::ABSENT_STR`] and [`crate::abi::ABSENT_TIMESTAMP`];
+/// a phase is the case index of [`HostPhase`]. How a malformed column reads is in
+/// [`crate::abi::HostColumns::rows`]: the same rules hold here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// Unique host names.
+    pub name: Vec<u32>,
+    /// The channels the hosts follow.
+    pub channel: Vec<u32>,
+    /// End of each host's run in the snapshot's tags (it starts at the previous end).
+    pub tags_end: Vec<u32>,
+    /// Closures the hosts reported running.
+    pub current_closure: Vec<u32>,
+    /// Closures the signed artifact assigns to the hosts.
+    pub target_closure: Vec<u32>,
+    /// Rollout phases, by case index.
+    pub phase: Vec<u8>,
+    /// When each host entered its phase.
+    pub phase_since: Vec<Timestamp>,
+    /// Last authenticated check-ins.
+    pub last_seen: Vec<Timestamp>,
+    /// Rollouts that dispatched the hosts' current steps.
+    pub rollout: Vec<u32>,
+}
+
+impl Columns {
+    fn with_capacity(n: usize) -> Columns {
+        Columns {
+            name: Vec::with_capacity(n),
+            channel: Vec::with_capacity(n),
+            tags_end: Vec::with_capacity(n),
+            current_closure: Vec::with_capacity(n),
+            target_closure: Vec::with_capacity(n),
+            phase: Vec::with_capacity(n),
+            phase_since: Vec::with_capacity(n),
+            last_seen: Vec::with_capacity(n),
+            rollout: Vec::with_capacity(n),
+        }
+    }
+
+    /// The hosts: as many as the shortest column has entries.
+    fn len(&self) -> usize {
+        crate::abi::HostColumns::from(self).len()
+    }
+
+    /// Appends a host whose tags end at `tags_end`.
+    fn push(&mut self, row: &HostRow, tags_end: u32) {
+        let opt = |s: Option<StrId>| s.map_or(crate::abi::ABSENT_STR, |s| s.0);
+        self.name.push(row.name.0);
+        self.channel.push(row.channel.0);
+        self.tags_end.push(tags_end);
+        self.current_closure.push(opt(row.current_closure));
+        self.target_closure.push(opt(row.target_closure));
+        self.phase.push(row.phase as u8);
+        self.phase_since.push(row.phase_since);
+        self.last_seen
+            .push(row.last_seen.unwrap_or(crate::abi::ABSENT_TIMESTAMP));
+        self.rollout.push(opt(row.rollout));
+    }
+}
+
+/// The serde form of a [`Snapshot`]: the WIT record's fields, hosts as [`HostRow`]s.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotForm {
+    text: String,
+    ends: Vec<u32>,
+    hosts: Vec<HostRow>,
+    tags: Vec<StrId>,
+    active: Vec<Rollout>,
+}
+
+impl From<SnapshotForm> for Snapshot {
+    fn from(f: SnapshotForm) -> Snapshot {
+        Snapshot::from_parts(f.text, f.ends, f.hosts, f.tags, f.active)
+    }
+}
+
+impl From<Snapshot> for SnapshotForm {
+    fn from(s: Snapshot) -> SnapshotForm {
+        SnapshotForm {
+            hosts: s.rows(),
+            text: s.text,
+            ends: s.ends,
+            tags: s.tags,
+            active: s.active,
+        }
+    }
 }
 
 impl Snapshot {
@@ -132,7 +227,7 @@ impl Snapshot {
         hosts.dedup_by(|later, kept| later.name == kept.name);
 
         let mut table = Interner::default();
-        let mut rows = Vec::with_capacity(hosts.len());
+        let mut columns = Columns::with_capacity(hosts.len());
         let mut tags = Vec::new();
         for h in &hosts {
             let name = table.intern(&h.name);
@@ -145,7 +240,7 @@ impl Snapshot {
             let current_closure = h.current_closure.as_deref().map(|c| table.intern(c));
             let target_closure = h.target_closure.as_deref().map(|t| table.intern(t));
             let rollout = h.rollout.as_deref().map(|r| table.intern(r));
-            rows.push(HostRow {
+            let row = HostRow {
                 name,
                 channel,
                 tags_from,
@@ -156,20 +251,36 @@ impl Snapshot {
                 phase_since: h.phase_since,
                 last_seen: h.last_seen,
                 rollout,
-            });
+            };
+            columns.push(&row, saturating_u32(tags.len()));
         }
+        Snapshot::from_columns(table.text, table.ends, columns, tags, active)
+    }
+
+    /// A snapshot from its parts as they crossed the ABI, taken as they are: nothing is
+    /// checked or copied (reading is total, see the module documentation and
+    /// [`crate::abi::HostColumns::rows`] for malformed columns).
+    pub fn from_columns(
+        text: String,
+        ends: Vec<u32>,
+        columns: Columns,
+        tags: Vec<StrId>,
+        active: Vec<Rollout>,
+    ) -> Snapshot {
         Snapshot {
-            text: table.text,
-            ends: table.ends,
-            rows,
+            len: columns.len(),
+            text,
+            ends,
+            columns,
             tags,
             active,
         }
     }
 
-    /// A snapshot from its columns as they crossed the ABI (the hosts read into rows by
-    /// [`crate::abi::HostColumns::rows`]), taken as they are: nothing is checked or copied
-    /// (reading is total, see the module documentation).
+    /// A snapshot from hosts given as [`HostRow`]s (each with its own run of `tags`), taken
+    /// as they are: nothing is checked (reading is total, see the module documentation).
+    /// The rows become columns, and each row's tag run (read by the snapshot's rule: a run
+    /// past `tags` is no tags) is laid out in order.
     pub fn from_parts(
         text: String,
         ends: Vec<u32>,
@@ -177,57 +288,67 @@ impl Snapshot {
         tags: Vec<StrId>,
         active: Vec<Rollout>,
     ) -> Snapshot {
-        Snapshot {
-            text,
-            ends,
-            rows,
-            tags,
-            active,
+        let mut columns = Columns::with_capacity(rows.len());
+        let mut laid_out = Vec::with_capacity(tags.len());
+        for row in &rows {
+            laid_out.extend_from_slice(tag_run(&tags, row.tags_from, row.tags_count));
+            columns.push(row, saturating_u32(laid_out.len()));
         }
+        Snapshot::from_columns(text, ends, columns, laid_out, active)
     }
 
     /// How many hosts the fleet has.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.len
     }
 
     /// Whether the fleet has no host.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len == 0
     }
 
     /// The host `id`, or `None` if the snapshot has no such host.
     pub fn host(&self, id: HostId) -> Option<HostRef<'_>> {
-        self.rows.get(id.index()).map(|row| self.view(id, row))
+        (id.index() < self.len).then(|| self.view(id.index()))
     }
 
     /// The name of host `id`, or `None` if the snapshot has no such host.
     pub fn name(&self, id: HostId) -> Option<&str> {
-        self.rows.get(id.index()).map(|row| self.str(row.name))
+        (id.index() < self.len).then(|| self.str(self.name_id(id.index())))
     }
 
     /// Every host, in the snapshot's order (by name).
     pub fn hosts(&self) -> impl ExactSizeIterator<Item = HostRef<'_>> {
-        self.rows
-            .iter()
-            .enumerate()
-            .map(|(i, row)| self.view(host_id(i), row))
+        (0..self.len).map(|i| self.view(i))
     }
 
     /// The hosts following `channel`, in the snapshot's order. Other hosts are passed over
     /// on their channel alone, without reading the rest of their row.
     pub fn hosts_on<'s>(&'s self, channel: &'s str) -> impl Iterator<Item = HostRef<'s>> + 's {
-        self.rows
-            .iter()
-            .enumerate()
-            .filter(move |(_, row)| self.str(row.channel) == channel)
-            .map(|(i, row)| self.view(host_id(i), row))
+        let column = &self.columns.channel[..self.len];
+        // Interned: the hosts of one channel mostly share one id; compare strings only
+        // when the id differs from the last one that matched.
+        let mut matched = None;
+        (0..self.len)
+            .filter(move |&i| {
+                let id = column[i];
+                if matched == Some(id) {
+                    return true;
+                }
+                let on = self.str(StrId(id)) == channel;
+                if on {
+                    matched = Some(id);
+                }
+                on
+            })
+            .map(|i| self.view(i))
     }
 
     /// The id of the host called `name`: a binary search, since hosts are sorted by name.
     pub fn position(&self, name: &str) -> Option<HostId> {
-        self.rows
-            .binary_search_by(|row| self.str(row.name).cmp(name))
+        let names = &self.columns.name[..self.len];
+        names
+            .binary_search_by(|&id| self.str(StrId(id)).cmp(name))
             .ok()
             .map(host_id)
     }
@@ -237,9 +358,18 @@ impl Snapshot {
         &self.active
     }
 
-    /// The hosts as rows of string ids.
-    pub fn rows(&self) -> &[HostRow] {
-        &self.rows
+    /// The hosts as rows of string ids (a copy; the snapshot keeps columns).
+    pub fn rows(&self) -> Vec<HostRow> {
+        crate::abi::HostColumns::from(&self.columns).rows()
+    }
+
+    /// The hosts as the ABI's columns.
+    pub fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
+    fn name_id(&self, i: usize) -> StrId {
+        StrId(self.columns.name.get(i).copied().unwrap_or(u32::MAX))
     }
 
     /// String `id` of the table; `""` if the id or its offsets are bad.
@@ -256,29 +386,47 @@ impl Snapshot {
         .unwrap_or("")
     }
 
-    fn view<'s>(&'s self, id: HostId, row: &'s HostRow) -> HostRef<'s> {
-        let from = row.tags_from as usize;
-        let tags = from
-            .checked_add(row.tags_count as usize)
-            .and_then(|to| self.tags.get(from..to))
-            .unwrap_or(&[]);
+    /// Host `i` (below `len`, so every column has its entry).
+    fn view(&self, i: usize) -> HostRef<'_> {
+        use crate::abi::{ABSENT_STR, ABSENT_TIMESTAMP, phase_of_case};
+        let c = &self.columns;
+        let at = |column: &[u32]| column.get(i).copied().unwrap_or(ABSENT_STR);
+        let opt = |column: &[u32]| Some(at(column)).filter(|&s| s != ABSENT_STR).map(StrId);
+        let start = i
+            .checked_sub(1)
+            .and_then(|p| c.tags_end.get(p))
+            .copied()
+            .unwrap_or(0);
+        let end = c.tags_end.get(i).copied().unwrap_or(start);
+        let tags = tag_run(&self.tags, start, end.saturating_sub(start));
+        let current = opt(&c.current_closure);
+        let target = opt(&c.target_closure);
+        let last_seen = c.last_seen.get(i).copied().unwrap_or(ABSENT_TIMESTAMP);
         HostRef {
-            id,
-            name: self.str(row.name),
-            channel: self.str(row.channel),
+            id: host_id(i),
+            name: self.str(StrId(at(&c.name))),
+            channel: self.str(StrId(at(&c.channel))),
             tags: Tags {
                 snapshot: self,
                 ids: tags,
             },
-            current_closure: row.current_closure.map(|c| self.str(c)),
-            target_closure: row.target_closure.map(|t| self.str(t)),
-            phase: row.phase,
-            phase_since: row.phase_since,
-            last_seen: row.last_seen,
-            rollout: row.rollout.map(|r| self.str(r)),
-            row,
+            current_closure: current.map(|s| self.str(s)),
+            target_closure: target.map(|s| self.str(s)),
+            phase: phase_of_case(c.phase.get(i).copied().unwrap_or(u8::MAX)),
+            phase_since: c.phase_since.get(i).copied().unwrap_or(0),
+            last_seen: (last_seen != ABSENT_TIMESTAMP).then_some(last_seen),
+            rollout: opt(&c.rollout).map(|s| self.str(s)),
+            closures: (current, target),
         }
     }
+}
+
+/// `tags[from .. from + count]`, or no tags if that run is not inside `tags`.
+fn tag_run(tags: &[StrId], from: u32, count: u32) -> &[StrId] {
+    let from = from as usize;
+    from.checked_add(count as usize)
+        .and_then(|to| tags.get(from..to))
+        .unwrap_or(&[])
 }
 
 /// Host positions are `u32` in the ABI; a snapshot read from the ABI never has more.
@@ -333,13 +481,14 @@ pub struct HostRef<'a> {
     pub last_seen: Option<Timestamp>,
     /// Id of the rollout that dispatched the host's current step.
     pub rollout: Option<&'a str>,
-    row: &'a HostRow,
+    /// The current and target closures' string ids.
+    closures: (Option<StrId>, Option<StrId>),
 }
 
 impl HostRef<'_> {
     /// Whether the host runs the closure the artifact assigns to it.
     pub fn on_target(&self) -> bool {
-        match (self.row.current_closure, self.row.target_closure) {
+        match self.closures {
             // Interned: the same id is the same string. Different ids compare as strings,
             // so a snapshot that repeats a string still answers right.
             (Some(current), Some(target)) => {
