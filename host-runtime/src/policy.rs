@@ -342,12 +342,12 @@ impl Policy {
         }
         #[derive(serde::Serialize)]
         struct Named<'a> {
-            candidates: &'a [u32],
+            candidates: Sha256Digest,
             now: u64,
             snapshot: &'a Sha256Digest,
         }
         let named = Named {
-            candidates,
+            candidates: receipt::candidates_sha256(candidates),
             now,
             snapshot: snapshot.sha256(),
         };

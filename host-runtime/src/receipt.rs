@@ -129,6 +129,19 @@ pub(crate) fn plan_sha256(plan: &PlanOut) -> Sha256Digest {
     h.finish()
 }
 
+/// The domain tag of a gate's candidate list in its receipt's input.
+pub const CANDIDATES_DOMAIN: &[u8] = b"convoy:policy/candidates@1\n";
+
+/// sha256 of the host-ids a gate was given, in order: what the receipt's input names
+/// instead of listing thousands of ids.
+pub(crate) fn candidates_sha256(ids: &[u32]) -> Sha256Digest {
+    let mut h = DecisionHash::new(CANDIDATES_DOMAIN);
+    h.count(ids.len());
+    let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
+    h.0.update(&bytes);
+    h.finish()
+}
+
 /// sha256 of a verdict in its boundary form.
 pub(crate) fn verdict_sha256(verdict: &VerdictOut) -> Sha256Digest {
     let mut h = DecisionHash::new(VERDICT_DOMAIN);
@@ -259,6 +272,11 @@ mod tests {
             plan_sha256(&promote).to_string(),
             "17f5481c2a848dae73ac1e48f360e6410139e2c29974bec4cfd97e519a75b684"
         );
+        assert_eq!(
+            candidates_sha256(&[2, 0, 7]).to_string(),
+            "62ac99c54d9913f13f09681ad8a2c22329a90af5229cd19b053b6d3129f0bacd"
+        );
+        assert_ne!(candidates_sha256(&[0, 2, 7]), candidates_sha256(&[2, 0, 7]));
         // Every field counts.
         let mut other = verdict.clone();
         other.reasons[0].push('!');
