@@ -32,6 +32,9 @@ pub struct EngineOptions {
     pub limits: Limits,
     /// Period of the epoch ticker that enforces [`Limits::timeout`].
     pub epoch_tick: Duration,
+    /// How many evaluations may run at once on this engine (its instance pool's slots);
+    /// one more is refused with a typed [`PolicyError::Engine`].
+    pub max_concurrent: u32,
 }
 
 impl Default for EngineOptions {
@@ -40,6 +43,7 @@ impl Default for EngineOptions {
             cache_dir: None,
             limits: Limits::default(),
             epoch_tick: Duration::from_millis(10),
+            max_concurrent: POOL_SLOTS,
         }
     }
 }
@@ -127,10 +131,12 @@ pub fn deterministic_config() -> Config {
     c
 }
 
-/// How many evaluations one engine runs at once, at most: the slots of its instance pool.
-/// One beyond that is refused with a typed [`PolicyError::Engine`] ("instance pool
-/// exhausted"), never queued or half-run.
-pub const POOL_SLOTS: u32 = 1000;
+/// How many evaluations one engine runs at once by default
+/// ([`EngineOptions::max_concurrent`]): the slots of its instance pool. One beyond that is
+/// refused with a typed [`PolicyError::Engine`], never queued or half-run. Each slot
+/// reserves (does not commit) the address space of a 4 GiB memory plus its guard region,
+/// so 64 slots take about 260 GiB of the 128 TiB a process can address.
+pub const POOL_SLOTS: u32 = 64;
 
 /// Bytes of each linear memory that stay mapped between evaluations (zeroed by `memset`
 /// instead of returned to the kernel): a 10,000-host snapshot and the policy's working
@@ -141,17 +147,20 @@ pub const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 /// carried over), and with the default allocator that means mapping a new linear memory,
 /// faulting in every page the snapshot is copied into, and unmapping it again: about a
 /// third of a small call's time at 10,000 hosts. The pooling allocator reserves
-/// [`POOL_SLOTS`] slots once and reuses them; a reused memory is zeroed before its next
+/// `slots` slots once ([`EngineOptions::max_concurrent`]) and reuses them; a reused memory is zeroed before its next
 /// instance sees it, so nothing leaks from one evaluation to the next, exactly as with a
 /// fresh mapping. Memory growth is still capped per call by the store's limiter
 /// ([`Limits::memory_bytes`]); the pool's own bound is the whole 4 GiB of a 32-bit memory,
 /// so the limiter always decides first.
-fn instance_pool() -> wasmtime::InstanceAllocationStrategy {
+fn instance_pool(slots: u32) -> wasmtime::InstanceAllocationStrategy {
+    let slots = slots.max(1);
     let mut pool = wasmtime::PoolingAllocationConfig::default();
-    pool.total_component_instances(POOL_SLOTS)
-        .total_core_instances(POOL_SLOTS)
-        .total_memories(POOL_SLOTS)
-        .total_tables(POOL_SLOTS)
+    // A component instance holds a few core instances (its module and the canonical ABI's
+    // shims) and tables; each of those is small. Memories are the large part: one each.
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(4))
+        .total_memories(slots)
+        .total_tables(slots.saturating_mul(4))
         .max_memory_size(4 << 30)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10);
@@ -162,7 +171,7 @@ impl PolicyEngine {
     /// Creates the engine (and the cache directory, if any) and starts the epoch ticker.
     pub fn new(options: EngineOptions) -> Result<Self, PolicyError> {
         let mut config = deterministic_config();
-        config.allocation_strategy(instance_pool());
+        config.allocation_strategy(instance_pool(options.max_concurrent));
         let engine = Engine::new(&config)
             .map_err(|e| PolicyError::Engine(format!("configuring wasmtime: {e}")))?;
         let compat = compatibility_hash(&engine);

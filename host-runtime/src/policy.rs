@@ -59,9 +59,23 @@ impl KindPre {
         P: ComponentNamedList + Lower,
         R: ComponentNamedList + Lift,
     {
-        let instance = self.pre.instantiate(&mut *store)?;
+        let instance = self
+            .pre
+            .instantiate(&mut *store)
+            .map_err(|e| e.context(Instantiation))?;
         let func = instance.get_typed_func::<P, R>(&mut *store, export)?;
         func.call(&mut *store, params)
+    }
+}
+
+/// Marks a failure to instantiate (a full instance pool, say): the engine's, not the
+/// policy's, unless it was a trap or the memory cap, which keep their own errors.
+#[derive(Debug)]
+struct Instantiation;
+
+impl std::fmt::Display for Instantiation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("instantiating the policy")
     }
 }
 
@@ -590,6 +604,9 @@ fn classify(policy: &str, limits: &Limits, err: wasmtime::Error) -> PolicyError 
         };
     }
     let text = one_line(&err);
+    if err.downcast_ref::<Instantiation>().is_some() {
+        return PolicyError::Engine(format!("`{policy}`: {text}"));
+    }
     if text.contains("too much data is being copied") {
         return PolicyError::InvalidOutput {
             policy,

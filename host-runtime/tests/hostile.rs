@@ -249,3 +249,61 @@ fn many_hostile_calls_in_a_row_leave_the_engine_healthy() {
     }
     still_serves(&engine);
 }
+
+/// A policy that never returns holds its pool slot until its deadline; with every slot
+/// taken, another evaluation is a typed engine error (not a policy's fault, not queued),
+/// and once the slot is free again the engine serves as before.
+#[test]
+fn a_full_instance_pool_is_a_typed_engine_error() {
+    let engine = PolicyEngine::new(convoy_host_runtime::EngineOptions {
+        max_concurrent: 1,
+        ..convoy_host_runtime::EngineOptions::default()
+    })
+    .expect("engine");
+    let looping = corpus_component("infinite_loop.wat");
+    let (looping, _) = engine
+        .load(&spec_for("loop", PolicyKind::Gate, &looping), &looping)
+        .expect("loads");
+    let good = corpus_component("good_gate.wat");
+    let (good, _) = engine
+        .load(&spec_for("good", PolicyKind::Gate, &good), &good)
+        .expect("loads");
+    let input = gate_input(20, 5);
+    let limits = Limits {
+        fuel: u64::MAX,
+        timeout: Duration::from_secs(3),
+        ..Limits::default()
+    };
+    std::thread::scope(|s| {
+        // The looping call retries while the good one happens to hold the slot.
+        let holder = s.spawn(|| {
+            loop {
+                match looping.admit_with("{}", &input, limits) {
+                    Err(PolicyError::Engine(_)) => std::thread::sleep(Duration::from_millis(1)),
+                    other => break other,
+                }
+            }
+        });
+        // Until the looping call holds the only slot, the good one may still get it.
+        let started = Instant::now();
+        let refused = loop {
+            match good.admit("{}", &input) {
+                Err(e) => break e,
+                Ok(_) if started.elapsed() < Duration::from_secs(2) => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(_) => panic!("the looping call never took the slot"),
+            }
+        };
+        assert!(matches!(refused, PolicyError::Engine(_)), "{refused:?}");
+        assert_eq!(refused.code(), "engine");
+        assert!(refused.to_string().contains("`good`"), "{refused}");
+        assert!(
+            refused.to_string().contains("maximum concurrent"),
+            "{refused}"
+        );
+        let held = holder.join().expect("thread").expect_err("times out");
+        assert!(matches!(held, PolicyError::Timeout { .. }), "{held:?}");
+    });
+    still_serves(&engine);
+}
