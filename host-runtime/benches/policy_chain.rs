@@ -2,11 +2,13 @@
 //!
 //! Prints: cold (compile) and warm (compiled cache) load times of the four components; the
 //! time of one reconciler tick — building the tick's snapshot (columnar encoding and its
-//! sha256), then each policy call (fresh instance, lowering the snapshot, lifting,
-//! validating and naming the decision, receipt) — step by step and in total; and the
-//! ratio to the same policy logic compiled natively (the policies' rlib crates, same SDK
-//! entry points, configuration parsed on every call in both, starting from a ready SDK
-//! snapshot).
+//! sha256), then each policy call (fresh pooled instance, lowering the snapshot, lifting,
+//! validating the decision, receipt), gates chained by host-id as a reconciler chains them
+//! and the admitted hosts named at the end — step by step and in total; the ratio to the
+//! same policy logic compiled natively (the policies' rlib crates, same SDK entry points,
+//! configuration parsed on every call in both, chained by host-id too, starting from a
+//! ready SDK snapshot); and the same tick through the by-name entry points, every step
+//! named.
 //!
 //! Run: `cargo bench -p convoy-host-runtime --bench policy_chain` (the workspace target dir:
 //! `target-policy` belongs to the separate policies workspace, and sharing it mixes the two).
