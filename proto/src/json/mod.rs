@@ -147,6 +147,13 @@ pub fn canonical_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Json
     }
 }
 
+/// The streaming serialiser alone: `None` where [`canonical_bytes`] would fall back to the
+/// slow path. For tests that must reach the fast path, which the fallback would mask.
+#[doc(hidden)]
+pub fn canonical_bytes_streamed<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
+    stream::to_vec(value).ok()
+}
+
 /// [`canonical_bytes`] for a value that is already a [`Value`].
 pub fn canonical_value_bytes(value: &Value) -> Result<Vec<u8>, JsonError> {
     canonical_bytes(value)
