@@ -102,9 +102,8 @@ fn main() {
     // Slot 0 is the snapshot, slots 1-4 the four calls (the last one's naming included).
     let fuel = std::cell::RefCell::new([0u64; 4]);
     let run_wasm = |timings: &mut [Duration; 5]| {
-        let hosts = rollout_input.hosts.clone();
         let t = Instant::now();
-        let snapshot = Snapshot::new(hosts, active.clone()).expect("snapshot");
+        let snapshot = Snapshot::new(&rollout_input.hosts, active.clone()).expect("snapshot");
         timings[0] += t.elapsed();
         let t = Instant::now();
         let plan = waves
@@ -141,9 +140,8 @@ fn main() {
     // The same tick through the by-name entry points (fixtures, `convoy policy eval`):
     // every plan and verdict named, every gate's candidates resolved by name.
     let run_named = |total: &mut Duration| {
-        let hosts = rollout_input.hosts.clone();
         let t = Instant::now();
-        let snapshot = Snapshot::new(hosts, active.clone()).expect("snapshot");
+        let snapshot = Snapshot::new(&rollout_input.hosts, active.clone()).expect("snapshot");
         let plan = waves.plan_on(WAVES, now, rollout, &snapshot).expect("plan");
         let mut candidates: Vec<String> =
             plan.output.candidates.into_iter().map(|c| c.host).collect();
@@ -218,7 +216,7 @@ fn main() {
         run_native(&mut n);
         run_named(&mut named);
     }
-    let snapshot = Snapshot::new(rollout_input.hosts.clone(), active.clone()).expect("snapshot");
+    let snapshot = Snapshot::new(&rollout_input.hosts, active.clone()).expect("snapshot");
     let per = |d: Duration| d / runs as u32;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
 

@@ -1,7 +1,9 @@
 //! The Rust form of `wit/` (package `convoy:policy@1.0.0`): every type of every world.
 //!
-//! Each type derives wasmtime's component traits, so calls are lifted and lowered through
-//! the canonical ABI with no dynamic values, and serde, whose default form is the JSON of
+//! The types that cross the boundary derive wasmtime's component traits, so calls are
+//! lifted and lowered through the canonical ABI with no dynamic values; the rollout and
+//! gate worlds cross in their columnar form ([`wire`]), and their by-name forms here
+//! ([`rollout::Plan`], [`gate::Verdict`], the inputs) are serde only. Serde's form is the JSON of
 //! `convoy policy eval`, the scenario fixtures and the receipts (the same form as the
 //! guest SDK's types): record fields in snake_case, enum and variant cases in
 //! UpperCamelCase, a payload-less case as a string (`"Converge"`), a case with a payload
@@ -259,7 +261,6 @@ pub mod rollout {
     #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Plan {
-        // Fields in canonical (sorted) order: the receipt's output hash streams them.
         /// Hosts to dispatch now.
         pub candidates: Vec<Candidate>,
         /// Observations for the operator.

@@ -134,8 +134,25 @@ impl BundleDir {
         self.load_entry(engine, entry)
     }
 
-    /// Reads the component bytes of `entry` (bounded by its declared size) without loading.
+    /// Reads the component bytes of `entry` without loading them, checked against the
+    /// manifest's size and sha256: what a verified bundle hands out is verified.
     pub fn component_bytes(&self, entry: &BundledPolicy) -> Result<Vec<u8>, BundleError> {
+        let bytes = self.sized_bytes(entry)?;
+        let actual = Sha256Digest::of(&bytes);
+        if actual != entry.sha256 {
+            return Err(PolicyError::HashMismatch {
+                policy: entry.name.clone(),
+                expected: entry.sha256.to_string(),
+                actual: actual.to_string(),
+            }
+            .into());
+        }
+        Ok(bytes)
+    }
+
+    /// The component file of `entry`, bounded by its declared size (the caller checks the
+    /// hash: [`PolicyEngine::load`] does, first).
+    fn sized_bytes(&self, entry: &BundledPolicy) -> Result<Vec<u8>, BundleError> {
         let path = self.dir.join(entry.file_name());
         let file = std::fs::File::open(&path).map_err(|e| io_err(&path, e))?;
         let mut bytes = Vec::new();
@@ -168,7 +185,7 @@ impl BundleDir {
                 reason: format!("kind {:?} but world {}", entry.kind, entry.world),
             });
         }
-        let bytes = self.component_bytes(entry)?;
+        let bytes = self.sized_bytes(entry)?;
         let spec = PolicySpec {
             name: entry.name.clone(),
             kind,

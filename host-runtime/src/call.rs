@@ -107,9 +107,7 @@ impl Policy {
     /// mismatch is reported, not hidden.
     pub fn replay(&self, evidence: &Evidence) -> Result<Replay, PolicyError> {
         let replayed = self.evaluate_call(&evidence.call)?.receipt;
-        let mut mismatches = evidence.receipt.differences(&replayed);
-        // The policy's name is the bundle's label, not part of what was decided.
-        mismatches.retain(|m| !m.starts_with("policy:"));
+        let mismatches = evidence.receipt.differences(&replayed);
         Ok(Replay {
             replayed,
             mismatches,

@@ -425,27 +425,28 @@ impl PolicyEngine {
                 _ => n.to_owned(),
             })
             .collect();
-        let mut last_refusal = None;
-        for kind in crate::kind::ALL_KINDS {
+        // Only a world with exactly these export names can be the component's (health and
+        // attestation share theirs); with none, the first world's refusal says what is off.
+        let mut names: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();
+        names.sort_unstable();
+        let mut kinds: Vec<PolicyKind> = crate::kind::ALL_KINDS
+            .into_iter()
+            .filter(|k| names == k.exports())
+            .collect();
+        if kinds.is_empty() {
+            kinds.extend(crate::kind::ALL_KINDS.first());
+        }
+        for kind in kinds {
             match self.check_world(&probe(kind), &component) {
                 Ok(_) => {
                     info.kind = Some(kind);
                     info.world = Some(kind.world());
+                    info.refusal = None;
                     return Ok(info);
                 }
-                Err(e) => {
-                    let names_match = {
-                        let mut names: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();
-                        names.sort_unstable();
-                        names == kind.exports()
-                    };
-                    if names_match || last_refusal.is_none() {
-                        last_refusal = Some(e.to_string());
-                    }
-                }
+                Err(e) => info.refusal = Some(e.to_string()),
             }
         }
-        info.refusal = last_refusal;
         Ok(info)
     }
 }

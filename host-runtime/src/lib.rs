@@ -17,6 +17,7 @@ mod call;
 mod engine;
 mod error;
 mod kind;
+mod le_hash;
 mod limits;
 mod policy;
 mod receipt;

@@ -182,7 +182,7 @@ impl Policy {
         input: &RolloutInput,
         limits: Limits,
     ) -> Result<Evaluation<Plan>, PolicyError> {
-        let snapshot = Snapshot::new(input.hosts.clone(), input.active.clone())?;
+        let snapshot = Snapshot::new(&input.hosts, input.active.clone())?;
         self.plan_on_with(config, input.now, &input.rollout, &snapshot, limits)
     }
 
@@ -285,7 +285,7 @@ impl Policy {
         input: &GateInput,
         limits: Limits,
     ) -> Result<Evaluation<Verdict>, PolicyError> {
-        let snapshot = Snapshot::new(input.hosts.clone(), input.active.clone())?;
+        let snapshot = Snapshot::new(&input.hosts, input.active.clone())?;
         self.admit_on_with(config, input.now, &input.candidates, &snapshot, limits)
     }
 
@@ -345,12 +345,12 @@ impl Policy {
         snapshot: &Snapshot,
         limits: Limits,
     ) -> Result<Evaluation<VerdictOut>, PolicyError> {
-        if let Some(id) = candidates.iter().find(|&&id| snapshot.host(id).is_none()) {
+        if let Some(id) = candidates.iter().find(|&&id| id as usize >= snapshot.len()) {
             return Err(PolicyError::Input {
                 policy: self.spec.name.clone(),
                 reason: format!(
                     "candidate host-id {id} is not in the snapshot of {} hosts",
-                    snapshot.hosts().len()
+                    snapshot.len()
                 ),
             });
         }

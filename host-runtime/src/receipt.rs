@@ -1,10 +1,10 @@
 //! Receipts: what an auditor needs to prove which policy decided what.
 
 use convoy_proto::Sha256Digest;
-use sha2::Digest;
 
 use crate::abi::rollout::Step;
 use crate::abi::wire::{PlanOut, VerdictOut};
+use crate::le_hash::LeHash;
 
 use convoy_proto::PolicyKind;
 
@@ -13,8 +13,8 @@ use convoy_proto::PolicyKind;
 /// `input_sha256` covers the canonical JSON (RFC 8785) of `{config, function, input}`,
 /// where a rollout or gate input names its fleet snapshot by hash (`"snapshot": "<hex>"`,
 /// also given as `snapshot_sha256`) instead of repeating its hosts: the snapshot is hashed
-/// once per tick (see [`crate::Snapshot`]), and a gate's candidates are the host-ids the
-/// policy was given. `output_sha256` covers what the policy returned: for a plan or a
+/// once per tick (see [`crate::Snapshot`]), and a gate's candidates by the hash of the
+/// host-ids the policy was given, in order. `output_sha256` covers what the policy returned: for a plan or a
 /// verdict, its boundary form (hosts by host-id, reasons by table) in the byte layout of
 /// `docs/policy-abi.md` ("Decision hash"); for the other calls, the canonical JSON of the
 /// validated output. Replaying the same input through the same component must
@@ -51,53 +51,11 @@ pub struct Evaluation<T> {
 }
 
 impl<T: serde::Serialize> Evaluation<T> {
-    /// The canonical JSON (RFC 8785) of the decision: what `convoy policy eval` prints.
+    /// The canonical JSON (RFC 8785) of the decision, to compare two evaluations byte for
+    /// byte (the receipt's `output_sha256` of a plan or a verdict covers their boundary
+    /// form instead).
     pub fn output_json(&self) -> Result<Vec<u8>, convoy_proto::json::JsonError> {
         convoy_proto::json::canonical_bytes(&self.output)
-    }
-}
-
-/// The byte layout of a decision's hash (`docs/policy-abi.md`, "Decision hash"): a domain
-/// tag, then the output's fields in WIT order; a list is its u64 little-endian count then
-/// its items, a `u32` four little-endian bytes, a string its u64 little-endian byte length
-/// then its bytes, the plan's `step` its case index as one byte then its payload.
-struct DecisionHash(sha2::Sha256);
-
-impl DecisionHash {
-    fn new(domain: &[u8]) -> Self {
-        let mut h = sha2::Sha256::new();
-        h.update(domain);
-        DecisionHash(h)
-    }
-
-    fn count(&mut self, n: usize) {
-        self.0.update((n as u64).to_le_bytes());
-    }
-
-    fn text(&mut self, s: &str) {
-        self.count(s.len());
-        self.0.update(s.as_bytes());
-    }
-
-    fn texts(&mut self, items: &[String]) {
-        self.count(items.len());
-        for s in items {
-            self.text(s);
-        }
-    }
-
-    fn pairs(&mut self, items: impl ExactSizeIterator<Item = (u32, u32)>) {
-        self.count(items.len());
-        let mut buf = Vec::with_capacity(items.len() * 8);
-        for (a, b) in items {
-            buf.extend_from_slice(&a.to_le_bytes());
-            buf.extend_from_slice(&b.to_le_bytes());
-        }
-        self.0.update(&buf);
-    }
-
-    fn finish(self) -> Sha256Digest {
-        Sha256Digest::from_bytes(self.0.finalize().into())
     }
 }
 
@@ -106,9 +64,11 @@ pub const PLAN_DOMAIN: &[u8] = b"convoy:policy/plan@1\n";
 /// The domain tag of a verdict's hash.
 pub const VERDICT_DOMAIN: &[u8] = b"convoy:policy/verdict@1\n";
 
-/// sha256 of a plan in its boundary form.
+/// sha256 of a plan in its boundary form (`docs/policy-abi.md`, "Decision hash"): the
+/// shared layout of [`LeHash`], with the `step` as its case index in one byte, then its
+/// payload.
 pub(crate) fn plan_sha256(plan: &PlanOut) -> Sha256Digest {
-    let mut h = DecisionHash::new(PLAN_DOMAIN);
+    let mut h = LeHash::new(PLAN_DOMAIN);
     let (case, text, wave) = match &plan.step {
         Step::Hold(why) => (0u8, Some(why), None),
         Step::Promote(wave) => (1, None, Some(*wave)),
@@ -116,12 +76,12 @@ pub(crate) fn plan_sha256(plan: &PlanOut) -> Sha256Digest {
         Step::RollbackAndHalt(why) => (3, Some(why), None),
         Step::Converge => (4, None, None),
     };
-    h.0.update([case]);
+    h.raw(&[case]);
     if let Some(why) = text {
-        h.text(why);
+        h.bytes(why.as_bytes());
     }
     if let Some(wave) = wave {
-        h.0.update(wave.to_le_bytes());
+        h.raw(&wave.to_le_bytes());
     }
     h.pairs(plan.candidates.iter().map(|c| (c.host, c.reason)));
     h.texts(&plan.reasons);
@@ -135,23 +95,15 @@ pub const CANDIDATES_DOMAIN: &[u8] = b"convoy:policy/candidates@1\n";
 /// sha256 of the host-ids a gate was given, in order: what the receipt's input names
 /// instead of listing thousands of ids.
 pub(crate) fn candidates_sha256(ids: &[u32]) -> Sha256Digest {
-    let mut h = DecisionHash::new(CANDIDATES_DOMAIN);
-    h.count(ids.len());
-    let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
-    h.0.update(&bytes);
+    let mut h = LeHash::new(CANDIDATES_DOMAIN);
+    h.u32s(ids);
     h.finish()
 }
 
 /// sha256 of a verdict in its boundary form.
 pub(crate) fn verdict_sha256(verdict: &VerdictOut) -> Sha256Digest {
-    let mut h = DecisionHash::new(VERDICT_DOMAIN);
-    h.count(verdict.admitted.len());
-    let bytes: Vec<u8> = verdict
-        .admitted
-        .iter()
-        .flat_map(|id| id.to_le_bytes())
-        .collect();
-    h.0.update(&bytes);
+    let mut h = LeHash::new(VERDICT_DOMAIN);
+    h.u32s(&verdict.admitted);
     h.pairs(verdict.refused.iter().map(|r| (r.host, r.reason)));
     h.texts(&verdict.reasons);
     h.finish()
@@ -187,45 +139,54 @@ impl Replay {
 }
 
 impl Receipt {
-    /// The fields of `self` that differ from `other`, named as in the JSON form.
+    /// The fields of `self` that differ from `other`, named as in the JSON form, with both
+    /// values. The policy's name is not compared: it is the bundle's label for the
+    /// component, not part of what was decided (`policySha256` is).
     pub fn differences(&self, other: &Receipt) -> Vec<String> {
         let mut out = Vec::new();
-        let mut check = |field: &str, a: String, b: String| {
-            if a != b {
-                out.push(format!("{field}: {a} != {b}"));
-            }
-        };
-        check("policy", self.policy.clone(), other.policy.clone());
+        let mut check =
+            |field: &str, differs: bool, a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
+                if differs {
+                    out.push(format!("{field}: {a:?} != {b:?}"));
+                }
+            };
+        let (a, b) = (self, other);
         check(
             "policySha256",
-            self.policy_sha256.to_string(),
-            other.policy_sha256.to_string(),
+            a.policy_sha256 != b.policy_sha256,
+            &a.policy_sha256.to_string(),
+            &b.policy_sha256.to_string(),
         );
+        check("kind", a.kind != b.kind, &a.kind, &b.kind);
         check(
-            "kind",
-            format!("{:?}", self.kind),
-            format!("{:?}", other.kind),
+            "function",
+            a.function != b.function,
+            &a.function,
+            &b.function,
         );
-        check("function", self.function.clone(), other.function.clone());
         check(
             "inputSha256",
-            self.input_sha256.to_string(),
-            other.input_sha256.to_string(),
+            a.input_sha256 != b.input_sha256,
+            &a.input_sha256.to_string(),
+            &b.input_sha256.to_string(),
         );
         check(
             "snapshotSha256",
-            format!("{:?}", self.snapshot_sha256.map(|d| d.to_string())),
-            format!("{:?}", other.snapshot_sha256.map(|d| d.to_string())),
+            a.snapshot_sha256 != b.snapshot_sha256,
+            &a.snapshot_sha256.map(|d| d.to_string()),
+            &b.snapshot_sha256.map(|d| d.to_string()),
         );
         check(
             "outputSha256",
-            self.output_sha256.to_string(),
-            other.output_sha256.to_string(),
+            a.output_sha256 != b.output_sha256,
+            &a.output_sha256.to_string(),
+            &b.output_sha256.to_string(),
         );
         check(
             "fuelUsed",
-            self.fuel_used.to_string(),
-            other.fuel_used.to_string(),
+            a.fuel_used != b.fuel_used,
+            &a.fuel_used,
+            &b.fuel_used,
         );
         out
     }
@@ -287,5 +248,29 @@ mod tests {
         let mut other = hold.clone();
         other.notes.clear();
         assert_ne!(plan_sha256(&other), plan_sha256(&hold));
+    }
+
+    #[test]
+    fn differences_name_each_field_but_not_the_label() {
+        let receipt = Receipt {
+            policy: "budget".into(),
+            policy_sha256: Sha256Digest::of(b"component"),
+            kind: PolicyKind::Gate,
+            function: "admit".into(),
+            input_sha256: Sha256Digest::of(b"in"),
+            snapshot_sha256: Some(Sha256Digest::of(b"snapshot")),
+            output_sha256: Sha256Digest::of(b"out"),
+            fuel_used: 7,
+        };
+        let mut relabelled = receipt.clone();
+        relabelled.policy = "fleet-budget".into();
+        assert!(receipt.differences(&relabelled).is_empty());
+        let mut other = relabelled;
+        other.fuel_used = 8;
+        other.snapshot_sha256 = None;
+        let diffs = receipt.differences(&other);
+        assert_eq!(diffs.len(), 2, "{diffs:?}");
+        assert!(diffs[0].starts_with("snapshotSha256: Some("), "{diffs:?}");
+        assert_eq!(diffs[1], "fuelUsed: 7 != 8");
     }
 }

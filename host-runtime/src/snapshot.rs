@@ -1,9 +1,9 @@
 //! The fleet snapshot of one tick: what the rollout and gate worlds see, built once and
 //! shared by every call of the tick.
 //!
-//! A [`Snapshot`] keeps the hosts in their JSON form (sorted by name, tags sorted) next to
-//! their columnar encoding (`types.snapshot` in `wit/`): every distinct string once in a
-//! string table, hosts as columns of string ids and numbers. Lowering that into a fresh
+//! A [`Snapshot`] is the hosts' columnar encoding (`types.snapshot` in `wit/`), sorted by
+//! name with each host's tags sorted: every distinct string once in a string table, hosts
+//! as columns of string ids and numbers. Lowering that into a fresh
 //! instance is a dozen block copies, however many hosts there are, where a `list<host>`
 //! would cost one guest allocation call per string and a store per field. Its
 //! [`Snapshot::sha256`] is computed once, here; every receipt of the tick names it instead
@@ -14,10 +14,10 @@ use std::hash::BuildHasher;
 use convoy_proto::Sha256Digest;
 use convoy_proto::json::MAX_SAFE_INTEGER;
 use hashbrown::HashTable;
-use sha2::Digest;
 
 use crate::abi::types::{Host, Rollout};
 use crate::abi::wire::{HostColumnsRef, NO_STR, NO_TIME, SnapshotRef};
+use crate::le_hash::LeHash;
 
 /// Why hosts could not become a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,12 +52,12 @@ pub enum SnapshotError {
 /// names the snapshot. `convoy audit replay` recomputes it from a journaled call.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    hosts: Vec<Host>,
     active: Vec<Rollout>,
     strings: Strings,
     columns: Columns,
     tags: Vec<u32>,
-    /// Per `str-id`: the host it names, or [`NO_STR`].
+    /// Per `str-id`: the host it names, or [`NO_STR`] (the name index of
+    /// [`Snapshot::position`], which the by-name calls run once per candidate).
     host_of: Vec<u32>,
     sha256: Sha256Digest,
 }
@@ -77,31 +77,25 @@ struct Columns {
 }
 
 impl Snapshot {
-    /// Sorts, checks, encodes and hashes `hosts` and `active`.
-    pub fn new(mut hosts: Vec<Host>, active: Vec<Rollout>) -> Result<Snapshot, SnapshotError> {
-        if !hosts.windows(2).all(|w| w[0].name < w[1].name) {
-            hosts.sort_by(|a, b| a.name.cmp(&b.name));
-            if let Some(w) = hosts.windows(2).find(|w| w[0].name == w[1].name) {
+    /// Sorts (by name; each host's tags too), checks, encodes and hashes `hosts` and
+    /// `active`. The hosts are read, not kept: the snapshot is its encoding.
+    pub fn new(hosts: &[Host], active: Vec<Rollout>) -> Result<Snapshot, SnapshotError> {
+        let mut sorted: Vec<&Host> = hosts.iter().collect();
+        if !sorted.windows(2).all(|w| w[0].name < w[1].name) {
+            sorted.sort_by(|a, b| a.name.cmp(&b.name));
+            if let Some(w) = sorted.windows(2).find(|w| w[0].name == w[1].name) {
                 return Err(SnapshotError::DuplicateHost {
                     name: w[0].name.clone(),
                 });
             }
         }
-        for host in &mut hosts {
-            if !host.tags.windows(2).all(|w| w[0] < w[1]) {
-                host.tags.sort();
-                host.tags.dedup();
-            }
-        }
-        check_numbers(&hosts, &active)?;
-        let (strings, columns, tags) = encode(&hosts)?;
+        let (strings, columns, tags) = encode(&sorted)?;
         let sha256 = digest(&strings, &columns, &tags, &active)?;
         let mut host_of = vec![NO_STR; strings.ends.len()];
         for (id, &name) in (0u32..).zip(&columns.name) {
             host_of[name as usize] = id;
         }
         Ok(Snapshot {
-            hosts,
             active,
             strings,
             columns,
@@ -111,14 +105,14 @@ impl Snapshot {
         })
     }
 
-    /// The hosts, sorted by name; a host's [`Snapshot::position`] is its `host-id`.
-    pub fn hosts(&self) -> &[Host] {
-        &self.hosts
+    /// How many hosts.
+    pub fn len(&self) -> usize {
+        self.columns.name.len()
     }
 
-    /// The active rollouts.
-    pub fn active(&self) -> &[Rollout] {
-        &self.active
+    /// Whether there is no host.
+    pub fn is_empty(&self) -> bool {
+        self.columns.name.is_empty()
     }
 
     /// sha256 of the snapshot's encoding: what every receipt of the tick names.
@@ -126,21 +120,16 @@ impl Snapshot {
         &self.sha256
     }
 
-    /// The `host-id` of the host called `name`.
+    /// The `host-id` of the host called `name`: one lookup in the string table's index.
     pub fn position(&self, name: &str) -> Option<u32> {
-        let id = self.strings.find(name)?;
-        let host = self.host_of[id as usize];
+        let host = *self.host_of.get(self.strings.find(name)? as usize)?;
         (host != NO_STR).then_some(host)
-    }
-
-    /// The host with `host-id` `id`.
-    pub fn host(&self, id: u32) -> Option<&Host> {
-        self.hosts.get(usize::try_from(id).ok()?)
     }
 
     /// The name of the host with `host-id` `id`.
     pub fn name(&self, id: u32) -> Option<&str> {
-        self.host(id).map(|h| h.name.as_str())
+        let name = *self.columns.name.get(usize::try_from(id).ok()?)?;
+        Some(Strings::get(&self.strings.text, &self.strings.ends, name))
     }
 
     /// The `str-id` of the channel of host `id`.
@@ -176,35 +165,6 @@ impl Snapshot {
     }
 }
 
-/// Every number of the snapshot fits canonical JSON (so it can be journaled and replayed).
-fn check_numbers(hosts: &[Host], active: &[Rollout]) -> Result<(), SnapshotError> {
-    let check = |what: &dyn Fn() -> String, n: u64| {
-        if n > MAX_SAFE_INTEGER {
-            Err(SnapshotError::NotCanonical {
-                reason: format!("{} = {n} is beyond 2^53 - 1", what()),
-            })
-        } else {
-            Ok(())
-        }
-    };
-    for h in hosts {
-        check(&|| format!("host `{}`: phase_since", h.name), h.phase_since)?;
-        if let Some(seen) = h.last_seen {
-            check(&|| format!("host `{}`: last_seen", h.name), seen)?;
-        }
-    }
-    for r in active {
-        for (field, n) in [
-            ("target_version", r.target_version),
-            ("started_at", r.started_at),
-            ("wave_started_at", r.wave_started_at),
-        ] {
-            check(&|| format!("rollout `{}`: {field}", r.id), n)?;
-        }
-    }
-    Ok(())
-}
-
 /// The snapshot hash (`docs/policy-abi.md`, "Snapshot hash"): sha256 over a domain tag,
 /// then every list of `types.snapshot` in WIT field order — `text` (bytes), `ends`, the
 /// nine host columns, `tags` — each as a little-endian u64 count followed by its items in
@@ -216,51 +176,36 @@ fn digest(
     tags: &[u32],
     active: &[Rollout],
 ) -> Result<Sha256Digest, SnapshotError> {
-    fn count(h: &mut sha2::Sha256, n: usize) {
-        h.update((n as u64).to_le_bytes());
-    }
-    fn bytes(h: &mut sha2::Sha256, items: &[u8]) {
-        count(h, items.len());
-        h.update(items);
-    }
-    fn words(h: &mut sha2::Sha256, items: &[u32]) {
-        count(h, items.len());
-        let buf: Vec<u8> = items.iter().flat_map(|w| w.to_le_bytes()).collect();
-        h.update(&buf);
-    }
-    fn wides(h: &mut sha2::Sha256, items: &[u64]) {
-        count(h, items.len());
-        let buf: Vec<u8> = items.iter().flat_map(|w| w.to_le_bytes()).collect();
-        h.update(&buf);
-    }
-    let mut h = sha2::Sha256::new();
-    h.update(SNAPSHOT_DOMAIN);
-    bytes(&mut h, strings.text.as_bytes());
-    words(&mut h, &strings.ends);
-    words(&mut h, &c.name);
-    words(&mut h, &c.channel);
-    words(&mut h, &c.tags_end);
-    words(&mut h, &c.current_closure);
-    words(&mut h, &c.target_closure);
-    bytes(&mut h, &c.phase);
-    wides(&mut h, &c.phase_since);
-    wides(&mut h, &c.last_seen);
-    words(&mut h, &c.rollout);
-    words(&mut h, tags);
+    // Numbers beyond 2^53 - 1 in `active` are refused here, with their JSON path.
     let active =
         convoy_proto::json::canonical_bytes(active).map_err(|e| SnapshotError::NotCanonical {
             reason: e.to_string(),
         })?;
-    bytes(&mut h, &active);
-    Ok(Sha256Digest::from_bytes(h.finalize().into()))
+    let mut h = LeHash::new(SNAPSHOT_DOMAIN);
+    h.bytes(strings.text.as_bytes());
+    h.u32s(&strings.ends);
+    h.u32s(&c.name);
+    h.u32s(&c.channel);
+    h.u32s(&c.tags_end);
+    h.u32s(&c.current_closure);
+    h.u32s(&c.target_closure);
+    h.bytes(&c.phase);
+    h.u64s(&c.phase_since);
+    h.u64s(&c.last_seen);
+    h.u32s(&c.rollout);
+    h.u32s(tags);
+    h.bytes(&active);
+    Ok(h.finish())
 }
 
 /// The domain tag that starts every snapshot hash.
 pub const SNAPSHOT_DOMAIN: &[u8] = b"convoy:policy/snapshot@1\n";
 
 /// The columns of `types.snapshot`: string ids in order of first use, walking the hosts in
-/// order (name, channel, tags, current closure, target closure, rollout).
-fn encode(hosts: &[Host]) -> Result<(Strings, Columns, Vec<u32>), SnapshotError> {
+/// order (name, channel, tags sorted and without repeats, current closure, target closure,
+/// rollout). Every timestamp must fit canonical JSON (so the call can be journaled and
+/// replayed).
+fn encode(hosts: &[&Host]) -> Result<(Strings, Columns, Vec<u32>), SnapshotError> {
     let n = hosts.len();
     u32::try_from(n).map_err(|_| too_large("hosts"))?;
     let mut strings = Strings::with_capacity(n);
@@ -294,11 +239,27 @@ fn encode(hosts: &[Host]) -> Result<(Strings, Columns, Vec<u32>), SnapshotError>
         *recent = Some((s, id));
         Ok(id)
     }
-    for host in hosts {
+    let safe = |host: &Host, field: &str, n: u64| {
+        if n > MAX_SAFE_INTEGER {
+            Err(SnapshotError::NotCanonical {
+                reason: format!("host `{}`: {field} = {n} is beyond 2^53 - 1", host.name),
+            })
+        } else {
+            Ok(n)
+        }
+    };
+    let mut own: Vec<&str> = Vec::new();
+    for &host in hosts {
         c.name.push(strings.intern(&host.name)?);
         c.channel
             .push(id(&mut strings, &mut recent[0], Some(&host.channel))?);
-        for tag in &host.tags {
+        own.clear();
+        own.extend(host.tags.iter().map(String::as_str));
+        if !own.windows(2).all(|w| w[0] < w[1]) {
+            own.sort_unstable();
+            own.dedup();
+        }
+        for tag in &own {
             tags.push(strings.intern(tag)?);
         }
         c.tags_end
@@ -314,9 +275,13 @@ fn encode(hosts: &[Host]) -> Result<(Strings, Columns, Vec<u32>), SnapshotError>
             host.target_closure.as_deref(),
         )?);
         c.phase.push(host.phase as u8);
-        c.phase_since.push(host.phase_since);
+        c.phase_since
+            .push(safe(host, "phase_since", host.phase_since)?);
         // At most 2^53 - 1 (checked), so the sentinel is free.
-        c.last_seen.push(host.last_seen.unwrap_or(NO_TIME));
+        c.last_seen.push(match host.last_seen {
+            Some(seen) => safe(host, "last_seen", seen)?,
+            None => NO_TIME,
+        });
         c.rollout
             .push(id(&mut strings, &mut recent[3], host.rollout.as_deref())?);
     }
@@ -410,17 +375,16 @@ mod tests {
     }
 
     #[test]
-    fn sorts_interns_in_first_use_order_and_hashes_the_plain_json() {
+    fn sorts_and_interns_in_first_use_order() {
         let hosts = vec![
             host("web", &["web", "eu"], Some("/nix/store/b")),
             host("db", &["eu"], None),
         ];
-        let s = Snapshot::new(hosts, vec![rollout()]).unwrap();
+        let s = Snapshot::new(&hosts, vec![rollout()]).unwrap();
         assert_eq!(
-            s.hosts().iter().map(|h| &h.name[..]).collect::<Vec<_>>(),
-            ["db", "web"]
+            (s.name(0), s.name(1), s.name(2)),
+            (Some("db"), Some("web"), None)
         );
-        assert_eq!(s.hosts()[1].tags, ["eu", "web"]);
         // db, prod, eu, /nix/store/b, web (name; then its tag "web" is the same string).
         assert_eq!(s.strings.text, "dbprodeu/nix/store/bweb");
         assert_eq!(s.strings.ends, [2, 6, 8, 20, 23]);
@@ -445,10 +409,10 @@ mod tests {
     fn the_hash_names_the_snapshot_not_the_order_it_was_given_in() {
         let a = || host("a", &["x", "y"], Some("/nix/store/b"));
         let b = || host("b", &["y"], None);
-        let one = Snapshot::new(vec![a(), b()], vec![rollout()]).unwrap();
+        let one = Snapshot::new(&[a(), b()], vec![rollout()]).unwrap();
         let mut a_shuffled = a();
         a_shuffled.tags.reverse();
-        let two = Snapshot::new(vec![b(), a_shuffled], vec![rollout()]).unwrap();
+        let two = Snapshot::new(&[b(), a_shuffled], vec![rollout()]).unwrap();
         assert_eq!(one.sha256(), two.sha256());
         // Pinned, and recomputed independently from the layout of docs/policy-abi.md
         // ("Snapshot hash") with a few lines of Python: the format must not drift.
@@ -471,12 +435,12 @@ mod tests {
         for change in changes {
             let mut changed = a();
             change(&mut changed);
-            let other = Snapshot::new(vec![changed, b()], vec![rollout()]).unwrap();
+            let other = Snapshot::new(&[changed, b()], vec![rollout()]).unwrap();
             assert_ne!(one.sha256(), other.sha256());
         }
         let mut r = rollout();
         r.current_wave = 1;
-        let other = Snapshot::new(vec![a(), b()], vec![r]).unwrap();
+        let other = Snapshot::new(&[a(), b()], vec![r]).unwrap();
         assert_ne!(one.sha256(), other.sha256());
         assert_eq!(one.position("b"), Some(1));
         assert_eq!(one.position("c"), None);
@@ -484,17 +448,69 @@ mod tests {
 
     #[test]
     fn refuses_repeated_names_and_numbers_json_cannot_carry() {
-        let err = Snapshot::new(vec![host("a", &[], None), host("a", &[], None)], vec![]);
+        let err = Snapshot::new(&[host("a", &[], None), host("a", &[], None)], vec![]);
         assert_eq!(
             err.unwrap_err(),
             SnapshotError::DuplicateHost { name: "a".into() }
         );
         let mut late = host("a", &[], None);
         late.phase_since = u64::MAX;
-        let err = Snapshot::new(vec![late], vec![]).unwrap_err();
+        let err = Snapshot::new(&[late], vec![]).unwrap_err();
         assert!(
             matches!(&err, SnapshotError::NotCanonical { reason } if reason.contains("host `a`: phase_since")),
             "{err}"
         );
+        let mut r = rollout();
+        r.target_version = u64::MAX;
+        let err = Snapshot::new(&[host("a", &[], None)], vec![r]).unwrap_err();
+        assert!(
+            matches!(&err, SnapshotError::NotCanonical { reason } if reason.contains("target_version")),
+            "{err}"
+        );
+    }
+
+    /// The guest SDK builds the same encoding natively (`convoy_policy_sdk::Snapshot::new`,
+    /// what native tests and the benchmark's baseline run on): both must agree column by
+    /// column, or native results would not be the guests'.
+    #[test]
+    fn the_sdk_encodes_hosts_exactly_as_the_runtime_does() {
+        let mut hosts = vec![
+            host("web", &["web", "eu", "web"], Some("/nix/store/b")),
+            host("db", &["eu"], None),
+            host("cache", &[], Some("/nix/store/old")),
+        ];
+        hosts[1].phase = HostPhase::Failed;
+        hosts[1].last_seen = Some(9);
+        hosts[2].rollout = Some("r1".into());
+        let ours = Snapshot::new(&hosts, vec![rollout()]).unwrap();
+        let sdk_hosts = serde_json::from_value(serde_json::to_value(&hosts).unwrap()).unwrap();
+        let theirs = convoy_policy_sdk::Snapshot::new(sdk_hosts, vec![]);
+        let (a, b) = (&ours.columns, theirs.columns());
+        assert_eq!(a.name, b.name);
+        assert_eq!(a.channel, b.channel);
+        assert_eq!(a.tags_end, b.tags_end);
+        assert_eq!(a.current_closure, b.current_closure);
+        assert_eq!(a.target_closure, b.target_closure);
+        assert_eq!(a.phase, b.phase);
+        assert_eq!(a.phase_since, b.phase_since);
+        assert_eq!(a.last_seen, b.last_seen);
+        assert_eq!(a.rollout, b.rollout);
+        for id in 0..3u32 {
+            let sdk = theirs
+                .host(convoy_policy_sdk::HostId(id))
+                .expect("in the snapshot");
+            assert_eq!(ours.name(id), Some(sdk.name));
+            let tags: Vec<&str> = sdk.tags.iter().collect();
+            let from = if id == 0 {
+                0
+            } else {
+                a.tags_end[id as usize - 1]
+            };
+            let ours_tags: Vec<&str> = ours.tags[from as usize..a.tags_end[id as usize] as usize]
+                .iter()
+                .map(|&t| Strings::get(&ours.strings.text, &ours.strings.ends, t))
+                .collect();
+            assert_eq!(ours_tags, tags);
+        }
     }
 }

@@ -23,22 +23,35 @@ pub(crate) fn verdict(
     snapshot: &Snapshot,
     out: &VerdictOut,
 ) -> Result<(), String> {
-    let first = first_positions(candidates, snapshot.hosts().len());
+    // Per host-id: the position of its first appearance among the candidates, until it is
+    // decided.
+    const NOT_A_CANDIDATE: usize = usize::MAX;
+    const DECIDED: usize = usize::MAX - 1;
+    let mut slot = vec![NOT_A_CANDIDATE; snapshot.len()];
+    let mut distinct = 0usize;
+    for (pos, &id) in candidates.iter().enumerate() {
+        if let Some(s) = slot.get_mut(id as usize)
+            && *s == NOT_A_CANDIDATE
+        {
+            *s = pos;
+            distinct += 1;
+        }
+    }
     let name = |id: u32| snapshot.name(id).unwrap_or("?");
-    let mut decided = vec![false; snapshot.hosts().len()];
-    let mut count = 0usize;
+    let mut decided = 0usize;
     let mut check = |label: &str, ids: &mut dyn Iterator<Item = u32>| {
         let mut last = None;
         for id in ids {
-            let Some(&pos) = first.get(id as usize) else {
+            let Some(s) = slot.get_mut(id as usize) else {
                 return Err(format!("{label} host-id {id} is not in the snapshot"));
             };
-            if pos == NOT_A_CANDIDATE {
-                return Err(format!("{label} host `{}` was not a candidate", name(id)));
-            }
-            if std::mem::replace(&mut decided[id as usize], true) {
-                return Err(format!("candidate `{}` decided twice", name(id)));
-            }
+            let pos = match std::mem::replace(s, DECIDED) {
+                NOT_A_CANDIDATE => {
+                    return Err(format!("{label} host `{}` was not a candidate", name(id)));
+                }
+                DECIDED => return Err(format!("candidate `{}` decided twice", name(id))),
+                pos => pos,
+            };
             if last.is_some_and(|l| pos < l) {
                 return Err(format!(
                     "{label} hosts are not in candidate order at `{}`",
@@ -46,25 +59,20 @@ pub(crate) fn verdict(
                 ));
             }
             last = Some(pos);
-            count += 1;
+            decided += 1;
         }
         Ok(())
     };
     check("admitted", &mut out.admitted.iter().copied())?;
     check("refused", &mut out.refused.iter().map(|r| r.host))?;
-    let reasons = reason_table(&out.reasons)?;
-    if let Some(r) = out.refused.iter().find(|r| !reasons.has(r.reason)) {
-        return Err(format!(
-            "refusal of `{}` has no reason{}",
-            name(r.host),
-            reasons.why(r.reason)
-        ));
+    for r in &out.refused {
+        reason(&out.reasons, r.reason)
+            .map_err(|why| format!("refusal of `{}` has no reason{why}", name(r.host)))?;
     }
-    let distinct = first.iter().filter(|&&p| p != NOT_A_CANDIDATE).count();
-    if count != distinct {
+    if decided != distinct {
         let missing = candidates
             .iter()
-            .find(|&&id| !decided[id as usize])
+            .find(|&&id| slot[id as usize] != DECIDED)
             .map_or("?", |&id| name(id));
         return Err(format!(
             "candidate `{missing}` neither admitted nor refused"
@@ -75,104 +83,60 @@ pub(crate) fn verdict(
 
 /// A validated verdict on host names: the policy's decisions on the candidates it saw
 /// (`resolved[i]` is the host-id of `candidates[i]`, if it is in the snapshot), and the
-/// runtime's refusal of every name not in the snapshot, merged in candidate order.
+/// runtime's refusal of every name not in the snapshot, merged in candidate order. One
+/// walk: the policy's refusals are in candidate order, each at its host's first place.
 pub(crate) fn named_verdict(
     candidates: &[String],
     resolved: &[Option<u32>],
     snapshot: &Snapshot,
     out: &VerdictOut,
 ) -> Verdict {
-    let ids: Vec<u32> = resolved.iter().flatten().copied().collect();
-    let first = first_positions(&ids, snapshot.hosts().len());
     let name = |id: u32| snapshot.name(id).unwrap_or("?").to_owned();
-    let reason = |r: u32| out.reasons.get(r as usize).cloned().unwrap_or_default();
-    // Candidate positions of the policy's refusals (by their place among the known ones)
-    // against the unknown names' places in the whole list.
-    let mut unknown = Vec::new();
-    let mut seen_unknown = HashSet::new();
-    let mut known_before = 0usize;
-    for (name, id) in candidates.iter().zip(resolved) {
-        match id {
-            Some(_) => known_before += 1,
-            None => {
-                if seen_unknown.insert(name.as_str()) {
-                    unknown.push((known_before, name.as_str()));
+    let mut theirs = out.refused.iter().peekable();
+    let mut unknown = HashSet::new();
+    let mut refused = Vec::with_capacity(out.refused.len());
+    for (candidate, id) in candidates.iter().zip(resolved) {
+        match *id {
+            None if unknown.insert(candidate.as_str()) => refused.push(Refusal {
+                host: candidate.clone(),
+                reason: format!("{candidate} is not in the fleet snapshot"),
+            }),
+            None => {}
+            Some(id) => {
+                if let Some(r) = theirs.next_if(|r| r.host == id) {
+                    refused.push(Refusal {
+                        host: name(id),
+                        reason: reason(&out.reasons, r.reason)
+                            .unwrap_or_default()
+                            .to_owned(),
+                    });
                 }
             }
         }
     }
-    let mut refused = Vec::with_capacity(out.refused.len() + unknown.len());
-    let mut ours = unknown.into_iter().peekable();
-    for r in &out.refused {
-        let pos = first
-            .get(r.host as usize)
-            .copied()
-            .unwrap_or(NOT_A_CANDIDATE);
-        while let Some((_, n)) = ours.next_if(|(before, _)| *before <= pos) {
-            refused.push(Refusal {
-                host: n.to_owned(),
-                reason: format!("{n} is not in the fleet snapshot"),
-            });
-        }
-        refused.push(Refusal {
-            host: name(r.host),
-            reason: reason(r.reason),
-        });
-    }
-    refused.extend(ours.map(|(_, n)| Refusal {
-        host: n.to_owned(),
-        reason: format!("{n} is not in the fleet snapshot"),
-    }));
     Verdict {
         admitted: out.admitted.iter().map(|&id| name(id)).collect(),
         refused,
     }
 }
 
-const NOT_A_CANDIDATE: usize = usize::MAX;
-
-/// Per host-id: the position of its first appearance among `candidates`.
-fn first_positions(candidates: &[u32], hosts: usize) -> Vec<usize> {
-    let mut first = vec![NOT_A_CANDIDATE; hosts];
-    for (pos, &id) in candidates.iter().enumerate() {
-        if let Some(slot) = first.get_mut(id as usize)
-            && *slot == NOT_A_CANDIDATE
-        {
-            *slot = pos;
-        }
+/// Reason `id` of a decision's table, or why an operator could not read it.
+fn reason(reasons: &[String], id: u32) -> Result<&str, String> {
+    match reasons.get(id as usize) {
+        None => Err(format!(
+            " (reason-id {id} is beyond the {} reasons)",
+            reasons.len()
+        )),
+        Some(r) if r.trim().is_empty() => Err(format!(" (reason {id} is blank)")),
+        Some(r) => Ok(r),
     }
-    first
-}
-
-/// Which entries of a decision's reason table an operator can read.
-struct Reasons(Vec<bool>);
-
-impl Reasons {
-    fn has(&self, id: u32) -> bool {
-        self.0.get(id as usize).copied().unwrap_or(false)
-    }
-
-    fn why(&self, id: u32) -> String {
-        match self.0.get(id as usize) {
-            None => format!(" (reason-id {id} is beyond the {} reasons)", self.0.len()),
-            Some(_) => format!(" (reason {id} is blank)"),
-        }
-    }
-}
-
-fn reason_table(reasons: &[String]) -> Result<Reasons, String> {
-    u32::try_from(reasons.len()).map_err(|_| "reason table too large".to_owned())?;
-    Ok(Reasons(
-        reasons.iter().map(|r| !r.trim().is_empty()).collect(),
-    ))
 }
 
 /// A plan only dispatches hosts of its rollout's channel, each once and with a reason from
 /// its table; it only promotes forward; a stopped or finished rollout dispatches nothing.
 pub(crate) fn plan(rollout: &Rollout, snapshot: &Snapshot, out: &PlanOut) -> Result<(), String> {
     let channel = snapshot.string_id(&rollout.channel);
-    let reasons = reason_table(&out.reasons)?;
-    let mut seen = vec![false; snapshot.hosts().len()];
+    let mut seen = vec![false; snapshot.len()];
     for c in &out.candidates {
         let Some(name) = snapshot.name(c.host) else {
             return Err(format!(
@@ -189,12 +153,8 @@ pub(crate) fn plan(rollout: &Rollout, snapshot: &Snapshot, out: &PlanOut) -> Res
         if std::mem::replace(&mut seen[c.host as usize], true) {
             return Err(format!("candidate `{name}` listed twice"));
         }
-        if !reasons.has(c.reason) {
-            return Err(format!(
-                "candidate `{name}` has no reason{}",
-                reasons.why(c.reason)
-            ));
-        }
+        reason(&out.reasons, c.reason)
+            .map_err(|why| format!("candidate `{name}` has no reason{why}"))?;
     }
     match &out.step {
         Step::Promote(wave) if *wave <= rollout.current_wave => Err(format!(
@@ -220,11 +180,9 @@ pub(crate) fn named_plan(snapshot: &Snapshot, out: &PlanOut) -> Plan {
             .iter()
             .map(|c| Candidate {
                 host: snapshot.name(c.host).unwrap_or("?").to_owned(),
-                reason: out
-                    .reasons
-                    .get(c.reason as usize)
-                    .cloned()
-                    .unwrap_or_default(),
+                reason: reason(&out.reasons, c.reason)
+                    .unwrap_or_default()
+                    .to_owned(),
             })
             .collect(),
         notes: out.notes.clone(),
@@ -266,7 +224,7 @@ mod tests {
 
     /// Hosts a..e (ids 0..4), all on `prod`.
     fn snapshot() -> Snapshot {
-        let hosts = ["a", "b", "c", "d", "e"]
+        let hosts: Vec<Host> = ["a", "b", "c", "d", "e"]
             .iter()
             .map(|n| Host {
                 name: (*n).into(),
@@ -280,7 +238,7 @@ mod tests {
                 rollout: None,
             })
             .collect();
-        Snapshot::new(hosts, vec![]).unwrap()
+        Snapshot::new(&hosts, vec![]).unwrap()
     }
 
     fn names(c: &[&str]) -> Vec<String> {
@@ -331,9 +289,13 @@ mod tests {
         let mut v = out(&[0, 1], &[2]);
         v.refused[0].reason = 1;
         assert!(err(v).contains("reason-id 1 is beyond the 1 reasons"));
-        // An unused table entry is allowed; so is an empty table with no refusal.
+        // An unused table entry is allowed, blank or not; so is an empty table with no
+        // refusal.
         let mut v = out(&[0, 1, 2], &[]);
         v.reasons.push(String::new());
+        assert!(verdict(&c, &s, v).is_ok());
+        let mut v = out(&[0, 1, 2], &[]);
+        v.reasons.clear();
         assert!(verdict(&c, &s, v).is_ok());
     }
 

@@ -34,6 +34,15 @@ fn entries_are_keyed_by_component_and_engine_and_reused() {
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.starts_with(&spec.sha256.to_string()))
     );
+    // Another engine configuration would use another entry for the same component.
+    let cache = first.cache().expect("cache");
+    assert_ne!(cache.path_for(&spec.sha256, "another-engine"), entry);
+    let other_bytes = corpus_component("infinite_loop.wat");
+    let other = spec_for("other", PolicyKind::Gate, &other_bytes);
+    assert_ne!(
+        cache.path_for(&other.sha256, first.compatibility_hash()),
+        entry
+    );
     let second = engine(dir.path());
     assert_eq!(first.compatibility_hash(), second.compatibility_hash());
     assert!(!second.load(&spec, &bytes).expect("loads").1.compiled);

@@ -130,7 +130,7 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
     let spec = spec_for("disruption-budget", PolicyKind::Gate, &bytes);
     let (policy, _) = common::engine().load(&spec, &bytes).expect("loads");
     let input = gate_input(50, 5);
-    let snapshot = Snapshot::new(input.hosts.clone(), input.active.clone()).expect("snapshot");
+    let snapshot = Snapshot::new(&input.hosts, input.active.clone()).expect("snapshot");
 
     let by_name = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
     let shared = policy
@@ -141,8 +141,8 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
     // The id path (how a reconciler chains gates) is the same call, with the same receipt;
     // naming its ids gives the by-name verdict; refusals for one reason share it.
     let big = gate_input(200, 40);
-    let big_snapshot = Snapshot::new(big.hosts.clone(), big.active.clone()).expect("snapshot");
-    let by_name = policy.admit(BUDGET_CONFIG, &big).expect("evaluates");
+    let big_snapshot = Snapshot::new(&big.hosts, big.active.clone()).expect("snapshot");
+    let big_by_name = policy.admit(BUDGET_CONFIG, &big).expect("evaluates");
     let ids: Vec<u32> = big
         .candidates
         .iter()
@@ -151,13 +151,13 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
     let by_id = policy
         .admit_ids(BUDGET_CONFIG, big.now, &ids, &big_snapshot)
         .expect("evaluates");
-    assert_eq!(by_id.receipt, by_name.receipt);
+    assert_eq!(by_id.receipt, big_by_name.receipt);
     let name = |id: &u32| big_snapshot.name(*id).expect("named");
     let admitted: Vec<&str> = by_id.output.admitted.iter().map(name).collect();
-    assert_eq!(admitted, by_name.output.admitted);
+    assert_eq!(admitted, big_by_name.output.admitted);
     assert_eq!(by_id.output.refused.len(), 33);
     assert_eq!(by_id.output.reasons.len(), 1, "{:?}", by_id.output.reasons);
-    for (r, named) in by_id.output.refused.iter().zip(&by_name.output.refused) {
+    for (r, named) in by_id.output.refused.iter().zip(&big_by_name.output.refused) {
         assert_eq!(name(&r.host), named.host);
         assert_eq!(by_id.output.reasons[r.reason as usize], named.reason);
     }
@@ -165,7 +165,14 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
         .admit_ids(BUDGET_CONFIG, big.now, &[200], &big_snapshot)
         .expect_err("a host-id beyond the snapshot");
     assert!(err.to_string().contains("host-id 200"), "{err}");
-    let by_name = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+    // The receipt's input covers the candidates' order (it names them by hash): the
+    // same hosts in another order are another call.
+    let reversed: Vec<u32> = ids.iter().rev().copied().collect();
+    let other = policy
+        .admit_ids(BUDGET_CONFIG, big.now, &reversed, &big_snapshot)
+        .expect("evaluates");
+    assert_eq!(other.receipt.snapshot_sha256, by_id.receipt.snapshot_sha256);
+    assert_ne!(other.receipt.input_sha256, by_id.receipt.input_sha256);
 
     // The last host, not a candidate, stops checking in: same verdict, another snapshot.
     let mut changed = input.clone();

@@ -219,13 +219,10 @@ fn tampered_component_is_refused_before_compilation() {
     for at in [0, bytes.len() / 2, bytes.len() - 1] {
         let mut tampered = bytes.clone();
         tampered[at] ^= 0x01;
-        let started = Instant::now();
         let err = engine
             .load(&spec, &tampered)
             .expect_err("tampered bytes refused");
         assert!(matches!(err, PolicyError::HashMismatch { .. }), "{err:?}");
-        // Hashing a few hundred bytes, no compilation: well under a millisecond.
-        assert!(started.elapsed() < Duration::from_millis(50));
     }
     // A tampered byte that is not even wasm any more is refused the same way: the hash
     // check comes first.

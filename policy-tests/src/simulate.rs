@@ -164,18 +164,19 @@ pub fn simulate(
                 events.push(format!("{}: soaked", h.host.name));
             }
         }
-        // One snapshot per tick, shared by the plan and every gate (hashed once).
-        let snapshot = Snapshot::new(
-            sim.iter().map(|h| h.host.clone()).collect(),
-            vec![rollout.clone()],
-        )?;
+        // One snapshot per tick, shared by the plan and every gate (hashed once). `sim` is
+        // sorted by name like the snapshot, so a host-id is an index into it. The gates
+        // are chained by host-id, as the control plane does; only refusals and the
+        // dispatched hosts are named.
+        let hosts: Vec<Host> = sim.iter().map(|h| h.host.clone()).collect();
+        let snapshot = Snapshot::new(&hosts, vec![rollout.clone()])?;
         let plan = policies
             .rollout
             .policy
-            .plan_on(&policies.rollout.config, now, &rollout, &snapshot)?
+            .plan_ids(&policies.rollout.config, now, &rollout, &snapshot)?
             .output;
         timeline.evaluations += 1;
-        let mut candidates: Vec<String> = plan.candidates.iter().map(|c| c.host.clone()).collect();
+        let mut candidates: Vec<u32> = plan.candidates.iter().map(|c| c.host).collect();
         let mut refused = Vec::new();
         for gate in &policies.gates {
             if candidates.is_empty() {
@@ -183,15 +184,20 @@ pub fn simulate(
             }
             let verdict = gate
                 .policy
-                .admit_on(&gate.config, now, &candidates, &snapshot)?
+                .admit_ids(&gate.config, now, &candidates, &snapshot)?
                 .output;
             timeline.evaluations += 1;
-            refused.extend(
-                verdict
-                    .refused
-                    .iter()
-                    .map(|r| format!("{} by {}: {}", r.host, gate.policy.name(), r.reason)),
-            );
+            refused.extend(verdict.refused.iter().map(|r| {
+                format!(
+                    "{} by {}: {}",
+                    snapshot.name(r.host).unwrap_or("?"),
+                    gate.policy.name(),
+                    verdict
+                        .reasons
+                        .get(r.reason as usize)
+                        .map_or("", String::as_str)
+                )
+            }));
             candidates = verdict.admitted;
         }
         let step = match &plan.step {
@@ -227,11 +233,11 @@ pub fn simulate(
         let dispatch = matches!(plan.step, Step::Hold(_) | Step::Promote(_));
         let mut dispatched = Vec::new();
         if dispatch {
-            for name in candidates {
-                if let Some(h) = sim.iter_mut().find(|h| h.host.name == name) {
+            for id in candidates {
+                if let Some(h) = sim.get_mut(id as usize) {
                     set_phase(&mut h.host, HostPhase::Dispatched, now);
                     h.host.rollout = Some(rollout.id.clone());
-                    dispatched.push(name);
+                    dispatched.push(h.host.name.clone());
                 }
             }
         }
