@@ -4,20 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use convoy_policy_build::{BuildRequest, build_crate, check_component, componentize};
-
-/// The built-in policies: component name → cargo package in the policies workspace.
-const BUILTINS: &[(&str, &str)] = &[
-    ("waves", "convoy-policy-waves"),
-    ("channel-edges", "convoy-policy-channel-edges"),
-    ("host-edges", "convoy-policy-host-edges"),
-    ("disruption-budget", "convoy-policy-disruption-budget"),
-    ("health", "convoy-policy-health"),
-    (
-        "attestation-quarantine",
-        "convoy-policy-attestation-quarantine",
-    ),
-];
+use convoy_policy_build::{
+    BUILTINS, BuildRequest, Builtin, build_crate, check_component, componentize,
+};
 
 const HELP: &str = "\
 convoy-policy-build: build Convoy guest policies into import-free wasm components
@@ -42,8 +31,6 @@ OPTIONS:
   --core FILE        a core module built elsewhere, to componentise only
   --list             print the built-in names and exit
   -h, --help         this help
-
-BUILTINS: waves channel-edges host-edges disruption-budget health attestation-quarantine
 ";
 
 #[derive(Default)]
@@ -84,12 +71,16 @@ fn policies_dir() -> PathBuf {
 
 fn main() -> Result<()> {
     let Some(args) = parse_args()? else {
-        print!("{HELP}");
+        print!("{HELP}\nBUILTINS:");
+        for builtin in BUILTINS {
+            print!(" {}", builtin.name);
+        }
+        println!();
         return Ok(());
     };
     if args.list {
-        for (name, _) in BUILTINS {
-            println!("{name}");
+        for builtin in BUILTINS {
+            println!("{}", builtin.name);
         }
         return Ok(());
     }
@@ -107,7 +98,7 @@ fn main() -> Result<()> {
     if let Some(core) = &args.core {
         let name = args.name.as_deref().context("--core needs --name")?;
         let bytes = std::fs::read(core).with_context(|| format!("reading {}", core.display()))?;
-        return emit(&out, name, &bytes);
+        return emit(&out, name, &bytes, None);
     }
     if let Some(krate) = &args.krate {
         let manifest = if krate.is_dir() {
@@ -122,10 +113,10 @@ fn main() -> Result<()> {
             target_dir,
         };
         let bytes = build_crate(&req, &package)?;
-        return emit(&out, args.name.as_deref().unwrap_or(&package), &bytes);
+        return emit(&out, args.name.as_deref().unwrap_or(&package), &bytes, None);
     }
 
-    let selected: Vec<&(&str, &str)> = if args.builtins.is_empty() {
+    let selected: Vec<&Builtin> = if args.builtins.is_empty() {
         BUILTINS.iter().collect()
     } else {
         args.builtins
@@ -133,29 +124,35 @@ fn main() -> Result<()> {
             .map(|b| {
                 BUILTINS
                     .iter()
-                    .find(|(n, _)| n == b)
+                    .find(|builtin| builtin.name == b)
                     .with_context(|| format!("no built-in policy `{b}` (see --list)"))
             })
             .collect::<Result<_>>()?
     };
     // One cargo invocation per policy: the SDK's world features must not unify across
     // guests, or a core module would carry another world's metadata.
-    for (name, package) in selected {
+    for builtin in selected {
         let req = BuildRequest {
             manifest_path: policies_dir().join("Cargo.toml"),
-            package: Some((*package).to_owned()),
+            package: Some(builtin.package.to_owned()),
             target_dir: target_dir.clone(),
         };
-        let bytes = build_crate(&req, package)?;
-        emit(&out, name, &bytes)?;
+        let bytes = build_crate(&req, builtin.package)?;
+        emit(&out, builtin.name, &bytes, Some(builtin.world))?;
     }
     Ok(())
 }
 
-/// Componentise, check and write `OUT/<name>.wasm`; print its line.
-fn emit(out: &Path, name: &str, core: &[u8]) -> Result<()> {
+/// Componentise, check (and, for a built-in, that it exports `expected` world) and write
+/// `OUT/<name>.wasm`; print its line.
+fn emit(out: &Path, name: &str, core: &[u8], expected: Option<&str>) -> Result<()> {
     let component = componentize(core).with_context(|| format!("componentising {name}"))?;
     let (world, info) = check_component(&component).with_context(|| format!("checking {name}"))?;
+    if let Some(expected) = expected
+        && world != expected
+    {
+        bail!("{name} exports the {world} world, not {expected}");
+    }
     let path = out.join(format!("{name}.wasm"));
     std::fs::write(&path, &component).with_context(|| format!("writing {}", path.display()))?;
     println!("{name}\t{world}\t{}\t{}", info.sha256, info.size);

@@ -41,19 +41,32 @@ impl GatePolicy for ChannelEdges {
                     .or_insert_with(|| not_converged(before, &input.snapshot));
             }
         }
+        // A candidate's answer depends on its channel alone: each waiting channel's
+        // refusal is written once (`None`: the channel waits for nothing).
+        let mut refusals: BTreeMap<&str, Option<String>> = BTreeMap::new();
+        for (after, befores) in &graph {
+            let refusal = befores.iter().find_map(|before| {
+                let why = waiting.get(before)?.as_ref()?;
+                Some(format!(
+                    "channel {after} waits for channel {before} to converge ({why})"
+                ))
+            });
+            refusals.insert(after, refusal);
+        }
+        // Candidates mostly come channel by channel: the last channel's answer is reused
+        // without a lookup (the same channel is mostly the same string of the snapshot).
+        let mut last: Option<(&str, Option<&String>)> = None;
         gate_each(input, |candidate| {
-            let Some(befores) = graph.get(candidate.channel) else {
-                return Ok(());
-            };
-            for before in befores {
-                if let Some(Some(why)) = waiting.get(before) {
-                    return Err(format!(
-                        "channel {} waits for channel {before} to converge ({why})",
-                        candidate.channel
-                    ));
+            let channel = candidate.channel;
+            let refusal = match last {
+                Some((seen, refusal)) if std::ptr::eq(seen, channel) || seen == channel => refusal,
+                _ => {
+                    let refusal = refusals.get(channel).and_then(Option::as_ref);
+                    last = Some((channel, refusal));
+                    refusal
                 }
-            }
-            Ok(())
+            };
+            refusal.map_or(Ok(()), |why| Err(why.clone()))
         })
     }
 }

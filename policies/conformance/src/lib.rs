@@ -5,26 +5,16 @@
 //! of the fixtures: hosts by name. For the rollout and gate worlds it also does what the
 //! host does around the component, through the SDK's call forms
 //! ([`convoy_policy_sdk::call`]): it encodes the snapshot, refuses the gate candidates
-//! that are not in it, and names the hosts of the output. It serves two jobs: checking the scenario fixtures of `policy-tests/fixtures`
-//! natively ([`Fixture`], `tests/fixtures.rs`), so they are known-correct independently of
-//! the wasm runner; and giving the host-runtime benchmark the native baseline to compare
-//! the components against (`convoy_policy_conformance::evaluate` or the typed functions of
-//! each policy crate).
+//! that are not in it, and names the hosts of the output. It checks the scenario fixtures
+//! of `policy-tests/fixtures` natively ([`Fixture`], `tests/fixtures.rs`), so they are
+//! known-correct independently of the wasm runner, and runs random and malformed inputs
+//! through every built-in (`tests/robustness.rs`). The built-ins and their worlds are
+//! listed once, by the build tool (`convoy_policy_build::BUILTINS`).
 #![forbid(unsafe_code)]
 
 use convoy_policy_sdk::{GateCall, RolloutCall, eval};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// The built-in policies: (name, world).
-pub const BUILTINS: &[(&str, &str)] = &[
-    ("waves", "rollout"),
-    ("channel-edges", "gate"),
-    ("host-edges", "gate"),
-    ("disruption-budget", "gate"),
-    ("health", "health"),
-    ("attestation-quarantine", "attestation"),
-];
 
 /// One scenario fixture (`policy-tests/fixtures/README.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

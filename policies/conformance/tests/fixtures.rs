@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use convoy_policy_conformance::{BUILTINS, Fixture, config_string, evaluate};
+use convoy_policy_build::BUILTINS;
+use convoy_policy_conformance::{Fixture, config_string, evaluate};
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy-tests/fixtures")
@@ -52,8 +53,8 @@ fn every_fixture_gives_its_expected_output() {
         );
         let world = BUILTINS
             .iter()
-            .find(|(n, _)| *n == fixture.policy)
-            .map(|(_, w)| *w);
+            .find(|b| b.name == fixture.policy)
+            .map(|b| b.world);
         assert_eq!(
             world,
             Some(fixture.kind.as_str()),
@@ -91,7 +92,8 @@ fn every_fixture_gives_its_expected_output() {
 #[test]
 fn every_builtin_has_fixtures() {
     let files = fixture_files();
-    for (policy, _) in BUILTINS {
+    for builtin in BUILTINS {
+        let policy = builtin.name;
         let n = files
             .iter()
             .filter(|f| f.parent().is_some_and(|p| p.ends_with(policy)))

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use convoy_policy_sdk::eval::gate_each;
 use convoy_policy_sdk::pct::pct_of;
-use convoy_policy_sdk::{ConfigError, GateInput, GatePolicy, Policy, Selector, Verdict};
+use convoy_policy_sdk::{ConfigError, GateInput, GatePolicy, HostId, Policy, Selector, Verdict};
 use serde::Deserialize;
 
 /// Configuration of the disruption-budget gate.
@@ -89,6 +89,9 @@ impl Policy for DisruptionBudget {
 struct Room<'c> {
     budget: &'c Budget,
     name: String,
+    /// The hosts the budget's selector matches, one bit per host of the snapshot: the
+    /// selector runs once per host, in the fleet pass, and never again for a candidate.
+    members: Vec<u64>,
     group: usize,
     limit: usize,
     in_flight: usize,
@@ -98,6 +101,14 @@ struct Room<'c> {
 }
 
 impl Room<'_> {
+    /// Whether host `id` is in the budget's group.
+    fn covers(&self, id: HostId) -> bool {
+        let i = id.index();
+        self.members
+            .get(i / 64)
+            .is_some_and(|word| word & (1u64 << (i % 64)) != 0)
+    }
+
     fn explain(&self) -> String {
         let mut parts = Vec::new();
         if let Some(n) = self.budget.max_in_flight {
@@ -129,6 +140,7 @@ impl Room<'_> {
 
 impl GatePolicy for DisruptionBudget {
     fn admit(cfg: &Config, input: &GateInput) -> Verdict {
+        let hosts = input.snapshot.len();
         let mut rooms: Vec<Room> = cfg
             .budgets
             .iter()
@@ -136,6 +148,7 @@ impl GatePolicy for DisruptionBudget {
             .map(|(i, b)| Room {
                 budget: b,
                 name: label(b, i),
+                members: vec![0; hosts.div_ceil(64)],
                 group: 0,
                 limit: 0,
                 in_flight: 0,
@@ -144,10 +157,14 @@ impl GatePolicy for DisruptionBudget {
             .collect();
         // One pass over the fleet for every budget: its group and what is in flight.
         for host in input.snapshot.hosts() {
+            let i = host.id.index();
             for room in rooms
                 .iter_mut()
                 .filter(|r| r.budget.selector.matches(&host))
             {
+                if let Some(word) = room.members.get_mut(i / 64) {
+                    *word |= 1u64 << (i % 64);
+                }
                 room.group += 1;
                 if host.phase.is_disrupted() {
                     room.in_flight += 1;
@@ -169,17 +186,14 @@ impl GatePolicy for DisruptionBudget {
             }
             if let Some(room) = rooms
                 .iter_mut()
-                .find(|r| r.in_flight >= r.limit && r.budget.selector.matches(&host))
+                .find(|r| r.in_flight >= r.limit && r.covers(host.id))
             {
                 if room.full.is_none() {
                     room.full = Some(room.explain());
                 }
                 return Err(room.full.clone().unwrap_or_default());
             }
-            for room in rooms
-                .iter_mut()
-                .filter(|r| r.budget.selector.matches(&host))
-            {
+            for room in rooms.iter_mut().filter(|r| r.covers(host.id)) {
                 room.in_flight += 1;
             }
             Ok(())

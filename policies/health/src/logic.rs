@@ -1,7 +1,8 @@
 //! The health policy as a pure function of its configuration, the time and the results.
 //!
 //! Only results taken at or after activation count (older ones judge the previous
-//! generation). For each required probe, in configuration order:
+//! generation). For each required probe, in configuration order (by name when `required`
+//! is omitted and every probe that reported is required):
 //! - no result yet, or the latest older than `maxResultAgeSeconds` → **pending**;
 //! - the trailing run of failures taken after the grace period (`activated-at +
 //!   graceSeconds`) reaches `consecutiveFailures` → **unhealthy**;

@@ -6,9 +6,10 @@
 //! allocation is an aligned pointer bump, and freeing the most recent block (a temporary
 //! string, a buffer just outgrown) moves the bump back, so temporaries do not pile up:
 //! the memory a call touches is memory the host zeroes before the next one. Any other
-//! free is nothing, and memory grows in 1 MiB steps through `memory.grow` — which the host's memory limiter
-//! bounds, trapping (a typed "memory exceeded" error) rather than returning a wrong
-//! answer. Only compiled for wasm32 guests; native builds keep the system allocator.
+//! free is nothing, and memory grows in 1 MiB steps through `memory.grow` — which the
+//! host's memory limiter bounds, trapping (a typed "memory exceeded" error) rather than
+//! returning a wrong answer. Only compiled for wasm32 guests; native builds keep the
+//! system allocator.
 //!
 //! This is one of the two places with `unsafe` in the SDK (the other is the generated
 //! bindings): `GlobalAlloc` is an unsafe trait by nature.
@@ -19,8 +20,9 @@ use core::arch::wasm32;
 use core::cell::Cell;
 
 const PAGE: usize = 65_536;
-/// Grow at least this many pages at once (1 MiB), so `memory.grow` stays rare.
-const MIN_GROW_PAGES: usize = 16;
+/// Grow at least this many pages at once (256 KiB): `memory.grow` stays rare, and the
+/// host zeroes little memory the guest never used.
+const MIN_GROW_PAGES: usize = 4;
 
 /// A bump allocator over the pages it grows.
 pub struct Bump {

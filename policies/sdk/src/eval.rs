@@ -152,25 +152,26 @@ pub fn gate_each<'s>(
     let mut seen_stray = std::collections::BTreeSet::new();
     let mut verdict = Verdict::default();
     for &id in &input.candidates {
-        match (snapshot.host(id), seen.get_mut(id.index())) {
-            (Some(host), Some(seen)) => {
-                if std::mem::replace(seen, true) {
-                    continue;
-                }
+        // A repeat is passed over before its host is read.
+        if let Some(seen) = seen.get_mut(id.index()) {
+            if std::mem::replace(seen, true) {
+                continue;
+            }
+            // `seen` has a flag per host, so the host is there.
+            if let Some(host) = snapshot.host(id) {
                 match decide(host) {
                     Ok(()) => verdict.admitted.push(id),
                     Err(reason) => verdict.refuse(id, reason),
                 }
+                continue;
             }
-            _ => {
-                if seen_stray.insert(id) {
-                    let hosts = snapshot.len();
-                    verdict.refuse(
-                        id,
-                        format!("host {id} is not in the fleet snapshot of {hosts} hosts"),
-                    );
-                }
-            }
+        }
+        if seen_stray.insert(id) {
+            let hosts = snapshot.len();
+            verdict.refuse(
+                id,
+                format!("host {id} is not in the fleet snapshot of {hosts} hosts"),
+            );
         }
     }
     verdict

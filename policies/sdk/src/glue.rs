@@ -77,11 +77,10 @@ macro_rules! shared_conversions {
 }
 
 /// The snapshot of the rollout and gate worlds, moved into the SDK's: the string table, the
-/// host columns and the tag column are taken as they are, without a pass over the hosts
-/// ([`crate::snapshot::Columns`]). Nothing is checked:
-/// reading a snapshot is total, and malformed columns read by the rules documented there
-/// (the shortest column sets the host count, `tags-end` saturates, a phase byte past 9 is
-/// `quarantined`).
+/// host columns and the tag column are taken as they are, without a pass over the hosts.
+/// Nothing is checked: reading a snapshot is total, and malformed columns read by the
+/// rules of [`crate::snapshot::Columns`] (the shortest column sets the host count,
+/// `tags-end` saturates, a phase byte past 9 is `quarantined`).
 #[cfg(any(feature = "rollout", feature = "gate"))]
 macro_rules! snapshot_conversion {
     () => {
@@ -139,7 +138,7 @@ pub mod rollout {
             };
             let plan = crate::eval::plan::<P>(&cfg, &input);
             super::discard(input);
-            let mut reasons = crate::abi::ReasonTable::default();
+            let mut reasons = crate::reasons::ReasonTable::default();
             let candidates = plan
                 .candidates
                 .iter()
@@ -196,7 +195,7 @@ pub mod gate {
             };
             let verdict = crate::eval::admit::<P>(&cfg, &input);
             super::discard(input);
-            let mut reasons = crate::abi::ReasonTable::default();
+            let mut reasons = crate::reasons::ReasonTable::default();
             let refused = verdict
                 .refused
                 .iter()

@@ -1,6 +1,6 @@
 //! The Convoy policy SDK: everything a policy author needs besides their own logic.
 //!
-//! It mirrors the `convoy:policy@1.0.0` WIT types as plain serde types ([`Host`],
+//! It mirrors the `convoy:policy@1.0.0` WIT types as plain Rust types ([`Host`],
 //! [`RolloutInput`], [`Plan`], [`GateInput`], [`Verdict`] …) so policy logic is ordinary
 //! Rust that runs natively in tests and benchmarks. The rollout and gate worlds see the
 //! fleet as one columnar [`Snapshot`] and name hosts by [`HostId`]; a policy reads hosts
@@ -9,7 +9,7 @@
 //! canonical JSON configuration ([`config`]); evaluates [`Selector`]s; rounds percentages
 //! ([`pct`]); and, on `wasm32`, exports a policy as a component with one macro per world
 //! ([`export_rollout!`], [`export_gate!`], [`export_health!`], [`export_attestation!`]),
-//! whose conversions of the ABI's host columns and reason tables are in [`abi`].
+//! sending each decision's reasons as one table ([`reasons`]).
 //!
 //! A policy implements [`Policy`] (its typed configuration and its validation) and one of
 //! [`RolloutPolicy`], [`GatePolicy`], [`HealthPolicy`], [`AttestationPolicy`]; the
@@ -20,7 +20,6 @@
 // The generated bindings name paths from outside (`convoy_policy_sdk::glue::…`).
 extern crate self as convoy_policy_sdk;
 
-pub mod abi;
 pub mod call;
 pub mod config;
 pub mod eval;
@@ -28,6 +27,7 @@ pub mod graph;
 #[doc(hidden)]
 pub mod mem;
 pub mod pct;
+pub mod reasons;
 pub mod selector;
 pub mod snapshot;
 pub mod types;
@@ -46,5 +46,5 @@ pub use call::{GateCall, NamedPlan, NamedVerdict, RolloutCall, UnknownHost};
 pub use config::{ConfigError, parse_config};
 pub use eval::{AttestationPolicy, GatePolicy, HealthPolicy, Policy, RolloutPolicy};
 pub use selector::Selector;
-pub use snapshot::{Columns, HostId, HostRef, HostRow, Snapshot, StrId, Tags};
+pub use snapshot::{Columns, HostId, HostRef, Snapshot, StrId, Tags};
 pub use types::*;

@@ -3,17 +3,17 @@
 //! The host encodes the fleet once per tick as a string table and columns of string ids
 //! and numbers (WIT `snapshot` and `host-columns`) and names hosts by [`HostId`], their
 //! position in the snapshot. The SDK keeps the hosts in those columns ([`Columns`]), as
-//! they arrived. A policy
-//! reads hosts as [`HostRef`] views whose strings borrow from the table, so reading a
-//! 10,000-host fleet allocates nothing per host — in the guest or natively. Natively,
-//! [`Snapshot::new`] builds exactly the encoding the host sends.
+//! they arrived. A policy reads hosts as [`HostRef`] views whose strings borrow from the
+//! table, so reading a 10,000-host fleet allocates nothing per host — in the guest or
+//! natively. Natively, [`Snapshot::new`] builds exactly the encoding the host sends.
 //!
 //! A snapshot comes from outside the sandbox, so reading one never panics: a string id
 //! past the table, or whose offsets are out of order, past `text` or inside a UTF-8
 //! character, reads as `""`; a tag run past `tags` reads as no tags; a host id past the
 //! hosts is `None`. Host columns of unequal length, out-of-order tag ends and unknown
-//! phases have their own rules ([`crate::abi::HostColumns::rows`]). The host sends hosts sorted by name, which [`Snapshot::position`]
-//! relies on: in an unsorted snapshot it may not find a host that is there.
+//! phases have their own rules ([`Columns`]). The host sends hosts sorted by name, which
+//! [`Snapshot::position`] relies on: in an unsorted snapshot it may not find a host that
+//! is there.
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -45,42 +45,14 @@ impl fmt::Display for HostId {
 
 /// A string of a [`Snapshot`]'s string table, by position (WIT `str-id`). In a well-formed
 /// snapshot two equal strings have the same id, so comparing ids compares strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StrId(pub u32);
 
-/// One host of a snapshot as the SDK stores it: the fields of [`Host`], with every string a
-/// [`StrId`] — entry `i` of each of the ABI's host columns (WIT `host-columns`), with the
-/// tag run as a start and a count. Policies read hosts through [`HostRef`] instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HostRow {
-    /// Unique host name.
-    pub name: StrId,
-    /// The channel the host follows.
-    pub channel: StrId,
-    /// The host's tags are the snapshot's `tags[tags_from .. tags_from + tags_count]`.
-    pub tags_from: u32,
-    /// How many tags the host has.
-    pub tags_count: u32,
-    /// Closure the host reported running.
-    pub current_closure: Option<StrId>,
-    /// Closure the signed artifact assigns to the host.
-    pub target_closure: Option<StrId>,
-    /// Rollout phase.
-    pub phase: HostPhase,
-    /// When the host entered `phase`.
-    pub phase_since: Timestamp,
-    /// Last authenticated check-in.
-    pub last_seen: Option<Timestamp>,
-    /// Id of the rollout that dispatched the host's current step.
-    pub rollout: Option<StrId>,
-}
-
 /// The fleet at one tick, in columns (WIT `snapshot`): every distinct string once in a
-/// table, every host a [`HostRow`] of string ids, sorted by name, plus the active
-/// rollouts. Its serde form has the WIT record's fields (`text`, `ends`, `hosts`, `tags`,
-/// `active`), with `hosts` a list of [`HostRow`]s rather than the ABI's columns.
+/// table, every host an entry of each of the [`Columns`] (string ids and numbers), sorted
+/// by name, plus the active rollouts. A snapshot is built ([`Snapshot::new`]) or lifted
+/// from the ABI ([`Snapshot::from_columns`]), never parsed: calls in JSON name hosts
+/// instead ([`crate::call`]).
 ///
 /// String `i` is `text[start(i) .. ends[i]]` with `start(0) = 0` and `start(i) =
 /// ends[i - 1]`.
@@ -106,8 +78,7 @@ pub struct HostRow {
 /// assert_eq!((view.name, view.channel), ("web2", "prod"));
 /// assert!(view.tags.contains("web"));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "SnapshotForm", into = "SnapshotForm")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     text: String,
     ends: Vec<u32>,
@@ -122,9 +93,19 @@ pub struct Snapshot {
 /// every column describes host `i`. The SDK keeps hosts this way, so a snapshot lifted
 /// from the ABI is used as it arrived, without a pass over its hosts.
 ///
-/// Absent values are [`crate::abi::ABSENT_STR`] and [`crate::abi::ABSENT_TIMESTAMP`];
-/// a phase is the case index of [`HostPhase`]. How a malformed column reads is in
-/// [`crate::abi::HostColumns::rows`]: the same rules hold here.
+/// An absent value is [`Self::ABSENT_STR`] or [`Self::ABSENT_TIMESTAMP`]; a phase is the
+/// case index of [`HostPhase`]. The columns come from outside the sandbox, and a
+/// [`Snapshot`] reads malformed ones by these rules (never a panic):
+///
+/// - Columns of unequal length: the hosts are as many as the shortest column has
+///   entries, and the extra entries of the longer ones are ignored. Only trailing hosts
+///   drop out, so every id that is read names the same host it was meant to.
+/// - `tags_end` out of order or past the snapshot's tags: a host's run starts at the
+///   previous entry as given and counts `end - start`, floored at 0, so a decreasing
+///   entry gives that host no tags, and a run past the tags reads as no tags.
+/// - In `name` or `channel`, a string id past the table reads as `""`.
+/// - A phase byte that names no case of `host-phase` (above 9) reads as
+///   [`HostPhase::Quarantined`]: a host in an unknown phase is never dispatched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Columns {
     /// Unique host names.
@@ -133,21 +114,27 @@ pub struct Columns {
     pub channel: Vec<u32>,
     /// End of each host's run in the snapshot's tags (it starts at the previous end).
     pub tags_end: Vec<u32>,
-    /// Closures the hosts reported running.
+    /// Closures the hosts reported running, or [`Self::ABSENT_STR`].
     pub current_closure: Vec<u32>,
-    /// Closures the signed artifact assigns to the hosts.
+    /// Closures the signed artifact assigns to the hosts, or [`Self::ABSENT_STR`].
     pub target_closure: Vec<u32>,
     /// Rollout phases, by case index.
     pub phase: Vec<u8>,
     /// When each host entered its phase.
     pub phase_since: Vec<Timestamp>,
-    /// Last authenticated check-ins.
+    /// Last authenticated check-ins, or [`Self::ABSENT_TIMESTAMP`].
     pub last_seen: Vec<Timestamp>,
-    /// Rollouts that dispatched the hosts' current steps.
+    /// Rollouts that dispatched the hosts' current steps, or [`Self::ABSENT_STR`].
     pub rollout: Vec<u32>,
 }
 
 impl Columns {
+    /// An absent value of a string column (`current_closure`, `target_closure`, `rollout`).
+    pub const ABSENT_STR: u32 = u32::MAX;
+
+    /// An absent value of the `last_seen` column.
+    pub const ABSENT_TIMESTAMP: Timestamp = u64::MAX;
+
     fn with_capacity(n: usize) -> Columns {
         Columns {
             name: Vec::with_capacity(n),
@@ -162,53 +149,45 @@ impl Columns {
         }
     }
 
-    /// The hosts: as many as the shortest column has entries.
-    fn len(&self) -> usize {
-        crate::abi::HostColumns::from(self).len()
+    /// How many hosts the columns describe: the length of the shortest column.
+    pub fn len(&self) -> usize {
+        [
+            self.name.len(),
+            self.channel.len(),
+            self.tags_end.len(),
+            self.current_closure.len(),
+            self.target_closure.len(),
+            self.phase.len(),
+            self.phase_since.len(),
+            self.last_seen.len(),
+            self.rollout.len(),
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(0)
     }
 
-    /// Appends a host whose tags end at `tags_end`.
-    fn push(&mut self, row: &HostRow, tags_end: u32) {
-        let opt = |s: Option<StrId>| s.map_or(crate::abi::ABSENT_STR, |s| s.0);
-        self.name.push(row.name.0);
-        self.channel.push(row.channel.0);
-        self.tags_end.push(tags_end);
-        self.current_closure.push(opt(row.current_closure));
-        self.target_closure.push(opt(row.target_closure));
-        self.phase.push(row.phase as u8);
-        self.phase_since.push(row.phase_since);
-        self.last_seen
-            .push(row.last_seen.unwrap_or(crate::abi::ABSENT_TIMESTAMP));
-        self.rollout.push(opt(row.rollout));
-    }
-}
-
-/// The serde form of a [`Snapshot`]: the WIT record's fields, hosts as [`HostRow`]s.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SnapshotForm {
-    text: String,
-    ends: Vec<u32>,
-    hosts: Vec<HostRow>,
-    tags: Vec<StrId>,
-    active: Vec<Rollout>,
-}
-
-impl From<SnapshotForm> for Snapshot {
-    fn from(f: SnapshotForm) -> Snapshot {
-        Snapshot::from_parts(f.text, f.ends, f.hosts, f.tags, f.active)
+    /// Whether the columns describe no host.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
-impl From<Snapshot> for SnapshotForm {
-    fn from(s: Snapshot) -> SnapshotForm {
-        SnapshotForm {
-            hosts: s.rows(),
-            text: s.text,
-            ends: s.ends,
-            tags: s.tags,
-            active: s.active,
-        }
+/// The phase whose WIT case index is `case`. An index past the enum cannot come from a
+/// correct host; it reads as `Quarantined`, the most conservative phase (never dispatched,
+/// never counted as converged), rather than as a phase that lets work proceed.
+fn phase_of_case(case: u8) -> HostPhase {
+    match case {
+        0 => HostPhase::Idle,
+        1 => HostPhase::Dispatched,
+        2 => HostPhase::Activating,
+        3 => HostPhase::ConfirmWindow,
+        4 => HostPhase::Healthy,
+        5 => HostPhase::Soaked,
+        6 => HostPhase::Converged,
+        7 => HostPhase::Failed,
+        8 => HostPhase::Reverted,
+        _ => HostPhase::Quarantined,
     }
 }
 
@@ -227,39 +206,33 @@ impl Snapshot {
         hosts.dedup_by(|later, kept| later.name == kept.name);
 
         let mut table = Interner::default();
-        let mut columns = Columns::with_capacity(hosts.len());
+        let mut c = Columns::with_capacity(hosts.len());
         let mut tags = Vec::new();
         for h in &hosts {
-            let name = table.intern(&h.name);
-            let channel = table.intern(&h.channel);
+            // Strings are interned in the ABI's order of first use.
+            c.name.push(table.intern(&h.name).0);
+            c.channel.push(table.intern(&h.channel).0);
             let mut own: Vec<&str> = h.tags.iter().map(String::as_str).collect();
             own.sort_unstable();
             own.dedup();
-            let tags_from = saturating_u32(tags.len());
             tags.extend(own.iter().map(|t| table.intern(t)));
-            let current_closure = h.current_closure.as_deref().map(|c| table.intern(c));
-            let target_closure = h.target_closure.as_deref().map(|t| table.intern(t));
-            let rollout = h.rollout.as_deref().map(|r| table.intern(r));
-            let row = HostRow {
-                name,
-                channel,
-                tags_from,
-                tags_count: saturating_u32(own.len()),
-                current_closure,
-                target_closure,
-                phase: h.phase,
-                phase_since: h.phase_since,
-                last_seen: h.last_seen,
-                rollout,
-            };
-            columns.push(&row, saturating_u32(tags.len()));
+            c.tags_end.push(saturating_u32(tags.len()));
+            c.current_closure
+                .push(table.intern_optional(&h.current_closure));
+            c.target_closure
+                .push(table.intern_optional(&h.target_closure));
+            c.rollout.push(table.intern_optional(&h.rollout));
+            c.phase.push(h.phase as u8);
+            c.phase_since.push(h.phase_since);
+            c.last_seen
+                .push(h.last_seen.unwrap_or(Columns::ABSENT_TIMESTAMP));
         }
-        Snapshot::from_columns(table.text, table.ends, columns, tags, active)
+        Snapshot::from_columns(table.text, table.ends, c, tags, active)
     }
 
     /// A snapshot from its parts as they crossed the ABI, taken as they are: nothing is
-    /// checked or copied (reading is total, see the module documentation and
-    /// [`crate::abi::HostColumns::rows`] for malformed columns).
+    /// checked or copied (reading is total: see the module documentation, and [`Columns`]
+    /// for malformed columns).
     pub fn from_columns(
         text: String,
         ends: Vec<u32>,
@@ -275,26 +248,6 @@ impl Snapshot {
             tags,
             active,
         }
-    }
-
-    /// A snapshot from hosts given as [`HostRow`]s (each with its own run of `tags`), taken
-    /// as they are: nothing is checked (reading is total, see the module documentation).
-    /// The rows become columns, and each row's tag run (read by the snapshot's rule: a run
-    /// past `tags` is no tags) is laid out in order.
-    pub fn from_parts(
-        text: String,
-        ends: Vec<u32>,
-        rows: Vec<HostRow>,
-        tags: Vec<StrId>,
-        active: Vec<Rollout>,
-    ) -> Snapshot {
-        let mut columns = Columns::with_capacity(rows.len());
-        let mut laid_out = Vec::with_capacity(tags.len());
-        for row in &rows {
-            laid_out.extend_from_slice(tag_run(&tags, row.tags_from, row.tags_count));
-            columns.push(row, saturating_u32(laid_out.len()));
-        }
-        Snapshot::from_columns(text, ends, columns, laid_out, active)
     }
 
     /// How many hosts the fleet has.
@@ -326,20 +279,22 @@ impl Snapshot {
     /// on their channel alone, without reading the rest of their row.
     pub fn hosts_on<'s>(&'s self, channel: &'s str) -> impl Iterator<Item = HostRef<'s>> + 's {
         let column = &self.columns.channel[..self.len];
-        // Interned: the hosts of one channel mostly share one id; compare strings only
-        // when the id differs from the last one that matched.
-        let mut matched = None;
+        // Interned: the hosts of one channel share one id, and the others mostly share a
+        // few; compare strings only when the id is neither the last that matched nor the
+        // last that did not.
+        let (mut on, mut off) = (None, None);
         (0..self.len)
             .filter(move |&i| {
                 let id = column[i];
-                if matched == Some(id) {
+                if on == Some(id) {
                     return true;
                 }
-                let on = self.str(StrId(id)) == channel;
-                if on {
-                    matched = Some(id);
+                if off == Some(id) {
+                    return false;
                 }
-                on
+                let matches = self.str(StrId(id)) == channel;
+                *if matches { &mut on } else { &mut off } = Some(id);
+                matches
             })
             .map(|i| self.view(i))
     }
@@ -358,12 +313,7 @@ impl Snapshot {
         &self.active
     }
 
-    /// The hosts as rows of string ids (a copy; the snapshot keeps columns).
-    pub fn rows(&self) -> Vec<HostRow> {
-        crate::abi::HostColumns::from(&self.columns).rows()
-    }
-
-    /// The hosts as the ABI's columns.
+    /// The hosts as the ABI's columns, as they arrived (a host's raw phase byte, say).
     pub fn columns(&self) -> &Columns {
         &self.columns
     }
@@ -388,7 +338,8 @@ impl Snapshot {
 
     /// Host `i` (below `len`, so every column has its entry).
     fn view(&self, i: usize) -> HostRef<'_> {
-        use crate::abi::{ABSENT_STR, ABSENT_TIMESTAMP, phase_of_case};
+        const ABSENT_STR: u32 = Columns::ABSENT_STR;
+        const ABSENT_TIMESTAMP: Timestamp = Columns::ABSENT_TIMESTAMP;
         let c = &self.columns;
         let at = |column: &[u32]| column.get(i).copied().unwrap_or(ABSENT_STR);
         let opt = |column: &[u32]| Some(at(column)).filter(|&s| s != ABSENT_STR).map(StrId);
@@ -453,6 +404,12 @@ impl<'a> Interner<'a> {
             self.ends.push(saturating_u32(self.text.len()));
             StrId(saturating_u32(self.ends.len() - 1))
         })
+    }
+
+    /// The id of an optional string as its column holds it.
+    fn intern_optional(&mut self, s: &'a Option<String>) -> u32 {
+        s.as_deref()
+            .map_or(Columns::ABSENT_STR, |s| self.intern(s).0)
     }
 }
 
@@ -564,11 +521,6 @@ impl<'a> Tags<'a> {
     pub fn is_empty(self) -> bool {
         self.ids.is_empty()
     }
-
-    /// The tags' string ids.
-    pub fn ids(self) -> &'a [StrId] {
-        self.ids
-    }
 }
 
 impl fmt::Debug for Tags<'_> {
@@ -662,46 +614,185 @@ mod tests {
                 host("a", "prod", &[], None),
                 host("b", "staging", &[], None),
                 host("c", "prod", &[], None),
+                host("d", "staging", &[], None),
+                host("e", "canary", &[], None),
+                host("f", "staging", &[], None),
+                host("g", "prod", &[], None),
             ],
             vec![],
         );
-        let prod: Vec<(HostId, &str)> = s.hosts_on("prod").map(|h| (h.id, h.name)).collect();
-        assert_eq!(prod, [(HostId(0), "a"), (HostId(2), "c")]);
+        let on = |channel| -> Vec<&str> { s.hosts_on(channel).map(|h| h.name).collect() };
+        assert_eq!(on("prod"), ["a", "c", "g"]);
+        assert_eq!(on("staging"), ["b", "d", "f"]);
+        assert_eq!(on("canary"), ["e"]);
+        assert!(on("dev").is_empty());
+        let ids: Vec<HostId> = s.hosts_on("prod").map(|h| h.id).collect();
+        assert_eq!(ids, [HostId(0), HostId(2), HostId(6)]);
+    }
+
+    /// Columns of `n` hosts with every entry 0 (string 0, phase `idle`), to break one by one.
+    fn zeros(n: usize) -> Columns {
+        Columns {
+            name: vec![0; n],
+            channel: vec![0; n],
+            tags_end: vec![0; n],
+            current_closure: vec![0; n],
+            target_closure: vec![0; n],
+            phase: vec![0; n],
+            phase_since: vec![0; n],
+            last_seen: vec![0; n],
+            rollout: vec![0; n],
+        }
+    }
+
+    fn from_columns(text: &str, ends: Vec<u32>, columns: Columns, tags: &[u32]) -> Snapshot {
+        let tags = tags.iter().copied().map(StrId).collect();
+        Snapshot::from_columns(text.into(), ends, columns, tags, vec![])
+    }
+
+    #[test]
+    fn well_formed_columns_read_as_hosts() {
+        let columns = Columns {
+            name: vec![0, 4],
+            channel: vec![1, 1],
+            tags_end: vec![2, 3],
+            current_closure: vec![Columns::ABSENT_STR, 3],
+            target_closure: vec![3, 3],
+            phase: vec![0, 8],
+            phase_since: vec![10, 20],
+            last_seen: vec![Columns::ABSENT_TIMESTAMP, 30],
+            rollout: vec![Columns::ABSENT_STR, 5],
+        };
+        // Strings: "a", "prod", "eu", "/nix/store/new", "b", "r1".
+        let text = "aprodeu/nix/store/newbr1";
+        let s = from_columns(text, vec![1, 5, 7, 21, 22, 24], columns, &[2, 1, 2]);
+        let hosts: Vec<Host> = s.hosts().map(|h| h.to_host()).collect();
+        assert_eq!(
+            hosts,
+            [
+                Host {
+                    name: "a".into(),
+                    channel: "prod".into(),
+                    tags: vec!["eu".into(), "prod".into()],
+                    current_closure: None,
+                    target_closure: Some("/nix/store/new".into()),
+                    phase: HostPhase::Idle,
+                    phase_since: 10,
+                    last_seen: None,
+                    rollout: None,
+                },
+                Host {
+                    name: "b".into(),
+                    channel: "prod".into(),
+                    tags: vec!["eu".into()],
+                    current_closure: Some("/nix/store/new".into()),
+                    target_closure: Some("/nix/store/new".into()),
+                    phase: HostPhase::Reverted,
+                    phase_since: 20,
+                    last_seen: Some(30),
+                    rollout: Some("r1".into()),
+                },
+            ]
+        );
+        assert_eq!(s, Snapshot::new(hosts, vec![]), "the encoding of its hosts");
+    }
+
+    #[test]
+    fn every_phase_reads_by_its_case_index() {
+        let phases: Vec<HostPhase> = (0..=u8::MAX).map(phase_of_case).collect();
+        assert_eq!(
+            phases[..10],
+            [
+                HostPhase::Idle,
+                HostPhase::Dispatched,
+                HostPhase::Activating,
+                HostPhase::ConfirmWindow,
+                HostPhase::Healthy,
+                HostPhase::Soaked,
+                HostPhase::Converged,
+                HostPhase::Failed,
+                HostPhase::Reverted,
+                HostPhase::Quarantined,
+            ]
+        );
+        // Each phase is written as its case index and read back.
+        assert!(phases[..10].iter().all(|&p| phase_of_case(p as u8) == p));
+        // Past the enum: the most conservative phase.
+        assert!(phases[10..].iter().all(|&p| p == HostPhase::Quarantined));
+    }
+
+    #[test]
+    fn unequal_columns_read_as_the_shortest() {
+        let mut columns = Columns {
+            current_closure: vec![0, 0],
+            target_closure: vec![0; 4],
+            phase: vec![1, 2, 3],
+            ..zeros(3)
+        };
+        assert_eq!(columns.len(), 2);
+        let s = from_columns("a", vec![1], columns.clone(), &[]);
+        assert_eq!(s.len(), 2);
+        let phases: Vec<HostPhase> = s.hosts().map(|h| h.phase).collect();
+        assert_eq!(phases, [HostPhase::Dispatched, HostPhase::Activating]);
+        assert!(s.host(HostId(2)).is_none());
+        assert_eq!(s.name(HostId(2)), None);
+        columns.phase.clear();
+        assert!(columns.is_empty());
+        assert!(from_columns("a", vec![1], columns, &[]).is_empty());
+        assert!(Columns::default().is_empty());
+    }
+
+    #[test]
+    fn tag_ends_out_of_order_or_out_of_range_read_as_no_tags() {
+        let columns = Columns {
+            tags_end: vec![2, 1, 3, u32::MAX, 0],
+            ..zeros(5)
+        };
+        // Three tags: runs [0, 2), [2, 1) (backwards), [1, 3), [3, MAX) and [MAX, 0).
+        let s = from_columns("ab", vec![1, 2], columns, &[0, 1, 0]);
+        let tags: Vec<Vec<&str>> = s.hosts().map(|h| h.tags.iter().collect()).collect();
+        assert_eq!(
+            tags,
+            [vec!["a", "b"], vec![], vec!["b", "a"], vec![], vec![]]
+        );
     }
 
     #[test]
     fn malformed_snapshots_read_without_panicking() {
-        let row = |name: u32, tags_from: u32, tags_count: u32| HostRow {
-            name: StrId(name),
-            channel: StrId(u32::MAX),
-            tags_from,
-            tags_count,
-            current_closure: Some(StrId(7)),
-            target_closure: Some(StrId(8)),
-            phase: HostPhase::Idle,
-            phase_since: 0,
-            last_seen: None,
-            rollout: Some(StrId(3)),
+        let columns = Columns {
+            name: vec![0, 1, 2],
+            channel: vec![u32::MAX; 3],
+            tags_end: vec![1, 0, 9],
+            current_closure: vec![7; 3],
+            target_closure: vec![8; 3],
+            rollout: vec![3; 3],
+            ..zeros(3)
         };
         // "é" is two bytes. String 0 is "éa"; 1 ends before it starts; 2 starts inside
         // "é"; 3 ends past the text; 4 and on do not exist.
-        let s = Snapshot::from_parts(
-            "éab".into(),
-            vec![3, 1, 4, 99],
-            vec![row(0, 0, 1), row(1, u32::MAX, 2), row(2, 1, 9)],
-            vec![StrId(0), StrId(42)],
-            vec![],
-        );
+        let s = from_columns("éab", vec![3, 1, 4, 99], columns, &[0, 42]);
         let views: Vec<(&str, &str, usize)> = s
             .hosts()
             .map(|h| (h.name, h.channel, h.tags.len()))
             .collect();
         assert_eq!(views, [("éa", "", 1), ("", "", 0), ("", "", 0)]);
-        let first = s.host(HostId(0)).expect("row 0");
+        let first = s.host(HostId(0)).expect("host 0");
         assert_eq!(first.tags.iter().collect::<Vec<_>>(), ["éa"]);
         assert_eq!(first.rollout, Some(""));
         assert!(first.on_target(), "two unreadable closures read alike");
         assert_eq!(s.position("zz"), None);
         assert!(s.host(HostId(u32::MAX)).is_none());
+        // The last tag is string 42, which does not exist.
+        let bad_tag = from_columns(
+            "éab",
+            vec![3],
+            Columns {
+                tags_end: vec![2],
+                ..zeros(1)
+            },
+            &[0, 42],
+        );
+        let tags: Vec<&str> = bad_tag.hosts().flat_map(|h| h.tags.iter()).collect();
+        assert_eq!(tags, ["éa", ""]);
     }
 }

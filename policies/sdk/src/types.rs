@@ -1,12 +1,16 @@
 //! Native mirrors of the `convoy:policy@1.0.0` WIT types (the fleet snapshot of the
 //! rollout and gate worlds is in [`crate::snapshot`]).
 //!
-//! Their serde form is the ABI's JSON mapping, the same as the host runtime's bindings:
-//! record fields in snake_case, enum and variant cases in UpperCamelCase
-//! (`"ConfirmWindow"`), an `option` is `null` or the value, a variant case without payload
-//! is its name (`"Converge"`) and one with a payload is `{"Case": payload}` (`{"Hold":
-//! "why"}`). See `docs/policy-abi.md`. Scenario fixtures and `convoy policy eval` call
-//! files spell rollout and gate calls with hosts by name instead: [`crate::call`].
+//! The types that hold no snapshot or host id ([`Host`], [`Rollout`], [`Step`], the
+//! health and attestation worlds' inputs and verdicts) have the ABI's JSON form as their
+//! serde form, the same as the host runtime's bindings: record fields in snake_case, enum
+//! and variant cases in UpperCamelCase (`"ConfirmWindow"`), an `option` is `null` or the
+//! value, a variant case without payload is its name (`"Converge"`) and one with a
+//! payload is `{"Case": payload}` (`{"Hold": "why"}`). See `docs/policy-abi.md`. The
+//! rollout and gate worlds' inputs hold a [`Snapshot`], which is built, never parsed:
+//! scenario fixtures and `convoy policy eval` call files spell those calls, and their
+//! outputs, with hosts by name ([`crate::call`]). A [`Plan`] or [`Verdict`] serialises
+//! hosts as [`HostId`] numbers and each reason in full, unlike the ABI's reason tables.
 #![forbid(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
@@ -197,7 +201,7 @@ pub struct Refusal {
     /// The refused candidate.
     pub host: HostId,
     /// Reason an operator can read. Across the ABI it is an index into the verdict's
-    /// table of distinct reasons, which the export glue builds ([`crate::abi::ReasonTable`]).
+    /// table of distinct reasons, which the export glue builds ([`crate::reasons::ReasonTable`]).
     pub reason: String,
 }
 
@@ -223,13 +227,12 @@ pub struct Candidate {
     /// The host, in the input's snapshot.
     pub host: HostId,
     /// Why it is dispatched now. Across the ABI it is an index into the plan's table of
-    /// distinct reasons, which the export glue builds ([`crate::abi::ReasonTable`]).
+    /// distinct reasons, which the export glue builds ([`crate::reasons::ReasonTable`]).
     pub reason: String,
 }
 
 /// Everything a rollout policy sees.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolloutInput {
     /// Host-supplied current time.
     pub now: Timestamp,
@@ -259,8 +262,7 @@ pub struct Plan {
 }
 
 /// Everything a gate sees.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateInput {
     /// Host-supplied current time.
     pub now: Timestamp,

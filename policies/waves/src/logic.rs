@@ -20,6 +20,7 @@
 //!    or `Converge` after the last wave. An empty wave is promoted at once (noted).
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::{self, Display, Write as _};
 
@@ -113,16 +114,17 @@ const MAX_SELECTOR_DEPTH: usize = 32;
 pub struct Waves;
 
 impl Config {
-    /// The waves to run (the implicit single wave of a bare `all-at-once`).
-    pub fn effective_waves(&self) -> Vec<Wave> {
+    /// The waves to run (the implicit single wave of a bare `all-at-once`): the
+    /// configuration's own, borrowed, unless that one is implied.
+    pub fn effective_waves(&self) -> Cow<'_, [Wave]> {
         if self.waves.is_empty() && self.strategy == Strategy::AllAtOnce {
-            return vec![Wave {
+            return Cow::Owned(vec![Wave {
                 name: Some("all".into()),
                 selector: Selector::all(),
                 soak_minutes: 0,
-            }];
+            }]);
         }
-        self.waves.clone()
+        Cow::Borrowed(&self.waves)
     }
 }
 
@@ -289,35 +291,35 @@ impl Display for Waiting<'_> {
 
 impl RolloutPolicy for Waves {
     fn plan(cfg: &Config, input: &RolloutInput) -> Plan {
-        let mut plan = Plan {
-            step: Step::Hold(String::new()),
-            candidates: Vec::new(),
-            notes: Vec::new(),
-        };
         let rollout = &input.rollout;
         if rollout.state != RolloutState::Running {
-            plan.step = Step::Hold(format!(
+            return stop(Step::Hold(format!(
                 "rollout {} is {:?}; nothing to plan",
                 rollout.id, rollout.state
-            ));
-            return plan;
+            )));
         }
         let waves = cfg.effective_waves();
         let current = rollout.current_wave as usize;
         let Some(wave) = waves.get(current) else {
-            plan.step = Step::Halt(format!(
+            return stop(Step::Halt(format!(
                 "current wave {current} does not exist: the policy has {} wave(s)",
                 waves.len()
-            ));
-            return plan;
+            )));
         };
         let name = wave_name(wave, current);
 
         // One pass over the channel's hosts (by name): each host's wave, the failures of
-        // the current and earlier waves, and the current wave's members.
+        // the current and earlier waves, and what each host of the current wave means for
+        // this tick. Of the failures and the hosts waited for, only what a reason names is
+        // kept: the first few, and how many.
         let stuck_after = cfg.health_gate.as_ref().map(|g| minutes(g.timeout_minutes));
-        let mut failed: Vec<Vec<Failure>> = vec![Vec::new(); current + 1];
-        let mut members: Vec<(HostRef, Option<Failure>)> = Vec::new();
+        let soak = minutes(wave.soak_minutes);
+        let offline_after = minutes(cfg.skip_offline_after_minutes);
+        // Every candidate of the wave has the same reason: built once, not per host.
+        let candidate_reason = format!("wave {current} ({name}): not on the target closure");
+        let mut failed: Vec<Listed<Failure>> = (0..=current).map(|_| Listed::new()).collect();
+        let (mut members, mut done, mut waiting) = (0usize, 0usize, Listed::new());
+        let (mut candidates, mut notes) = (Vec::new(), Vec::new());
         for h in input.hosts() {
             let w = waves
                 .iter()
@@ -327,101 +329,134 @@ impl RolloutPolicy for Waves {
                 continue; // a later wave
             };
             let failure = failure(&h, input.now, stuck_after);
-            failed.extend(failure);
-            if w == current {
-                members.push((h, failure));
+            if let Some(failure) = failure {
+                failed.push(failure);
             }
-        }
-
-        // 1. Failures in the current and earlier waves.
-        for (w, (failed, wave)) in failed.iter().zip(&waves).enumerate() {
-            if failed.len() > cfg.max_failures_per_wave as usize {
-                let why = format!(
-                    "wave {w} ({}): {} host(s) failed, {} tolerated: {}",
-                    wave_name(wave, w),
-                    failed.len(),
-                    cfg.max_failures_per_wave,
-                    summarise(failed, "; ")
-                );
-                plan.step = match cfg.on_health_failure {
-                    OnHealthFailure::Halt => Step::Halt(why),
-                    OnHealthFailure::RollbackAndHalt => Step::RollbackAndHalt(why),
-                };
-                return plan;
+            if w != current {
+                continue;
             }
-        }
-
-        // 2. The current wave, host by host.
-        let soak = minutes(wave.soak_minutes);
-        let offline_after = minutes(cfg.skip_offline_after_minutes);
-        let (mut done, mut waiting) = (0usize, Vec::new());
-        // Every candidate of the wave has the same reason: built once, not per host.
-        let candidate_reason = format!("wave {current} ({name}): not on the target closure");
-        for (h, failure) in &members {
+            members += 1;
             let status = match failure {
-                Some(failure) => Status::Skipped(Skip::Tolerated(*failure)),
-                None => status(h, input.now, soak, offline_after, rollout.wave_started_at),
+                Some(failure) => Status::Skipped(Skip::Tolerated(failure)),
+                None => status(&h, input.now, soak, offline_after, rollout.wave_started_at),
             };
             match status {
                 Status::Done => done += 1,
-                Status::Skipped(why) => plan.notes.push(format!("skipped {}: {why}", h.name)),
+                Status::Skipped(why) => notes.push(format!("skipped {}: {why}", h.name)),
                 Status::Waiting(why) => waiting.push(Waiting { host: h.name, why }),
-                Status::Candidate => plan.candidates.push(Candidate {
+                Status::Candidate => candidates.push(Candidate {
                     host: h.id,
                     reason: candidate_reason.clone(),
                 }),
             }
         }
 
-        // 3. Hold, promote or converge.
-        if !plan.candidates.is_empty() || !waiting.is_empty() {
-            let mut why = format!(
-                "wave {current} ({name}): {done} of {} host(s) done",
-                members.len()
-            );
-            if !plan.candidates.is_empty() {
-                why.push_str(&format!(", {} to dispatch", plan.candidates.len()));
+        // 1. Failures in the current and earlier waves stop the rollout.
+        for (w, (failed, wave)) in failed.iter().zip(waves.iter()).enumerate() {
+            if failed.len() > cfg.max_failures_per_wave as usize {
+                let why = format!(
+                    "wave {w} ({}): {} host(s) failed, {} tolerated: {}",
+                    wave_name(wave, w),
+                    failed.len(),
+                    cfg.max_failures_per_wave,
+                    failed.summarise("; ")
+                );
+                return stop(match cfg.on_health_failure {
+                    OnHealthFailure::Halt => Step::Halt(why),
+                    OnHealthFailure::RollbackAndHalt => Step::RollbackAndHalt(why),
+                });
+            }
+        }
+
+        // 2. Otherwise the current wave: hold, promote or converge.
+        let step = if !candidates.is_empty() || !waiting.is_empty() {
+            let mut why = format!("wave {current} ({name}): {done} of {members} host(s) done");
+            if !candidates.is_empty() {
+                why.push_str(&format!(", {} to dispatch", candidates.len()));
             }
             if !waiting.is_empty() {
-                why.push_str(&format!(", waiting for {}", summarise(&waiting, ", ")));
+                why.push_str(&format!(", waiting for {}", waiting.summarise(", ")));
             }
-            plan.step = Step::Hold(why);
-            return plan;
-        }
-        if members.is_empty() {
-            plan.notes
-                .push(format!("wave {current} ({name}) has no host"));
+            Step::Hold(why)
         } else {
-            plan.notes.push(format!(
-                "wave {current} ({name}) done: {done} of {} host(s) soaked",
-                members.len()
-            ));
-        }
-        plan.step = if current + 1 < waves.len() {
-            Step::Promote(rollout.current_wave + 1)
-        } else {
-            Step::Converge
+            if members == 0 {
+                notes.push(format!("wave {current} ({name}) has no host"));
+            } else {
+                notes.push(format!(
+                    "wave {current} ({name}) done: {done} of {members} host(s) soaked"
+                ));
+            }
+            if current + 1 < waves.len() {
+                Step::Promote(rollout.current_wave + 1)
+            } else {
+                Step::Converge
+            }
         };
-        plan
+        Plan {
+            step,
+            candidates,
+            notes,
+        }
     }
 }
 
-/// Names at most five items, then how many more: a reason stays readable (and small)
-/// on a 10,000-host fleet.
-fn summarise(items: &[impl Display], sep: &str) -> String {
-    const LISTED: usize = 5;
-    let mut out = String::new();
-    for (i, item) in items.iter().take(LISTED).enumerate() {
-        if i > 0 {
-            out.push_str(sep);
+/// A plan that only takes `step`: no candidate, no note.
+fn stop(step: Step) -> Plan {
+    Plan {
+        step,
+        candidates: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// What a reason says about a list: the first few items, and how many there are.
+struct Listed<T> {
+    first: Vec<T>,
+    len: usize,
+}
+
+impl<T: Display> Listed<T> {
+    /// A reason names at most this many items, then how many more: it stays readable (and
+    /// small) on a 10,000-host fleet.
+    const NAMED: usize = 5;
+
+    fn new() -> Self {
+        Listed {
+            first: Vec::new(),
+            len: 0,
         }
-        // Writing into a String cannot fail.
-        let _ = write!(out, "{item}");
     }
-    if items.len() > LISTED {
-        let _ = write!(out, "{sep}and {} more", items.len() - LISTED);
+
+    fn push(&mut self, item: T) {
+        if self.first.len() < Self::NAMED {
+            self.first.push(item);
+        }
+        self.len += 1;
     }
-    out
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first items joined by `sep`, then `and N more` if there are more.
+    fn summarise(&self, sep: &str) -> String {
+        let mut out = String::new();
+        for (i, item) in self.first.iter().enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{item}");
+        }
+        if self.len > self.first.len() {
+            let _ = write!(out, "{sep}and {} more", self.len - self.first.len());
+        }
+        out
+    }
 }
 
 /// Why `h` counts as a failure now, if it does.
@@ -491,4 +526,24 @@ fn status<'h>(
         return Status::Waiting(Wait::OnTarget(h.phase));
     }
     Status::Candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Listed;
+
+    #[test]
+    fn a_summary_names_five_then_counts() {
+        let mut items = Listed::new();
+        assert_eq!(items.summarise(", "), "");
+        for i in 0..5 {
+            items.push(i);
+        }
+        assert_eq!(items.summarise(", "), "0, 1, 2, 3, 4");
+        for i in 5..12 {
+            items.push(i);
+        }
+        assert_eq!((items.len(), items.first.len()), (12, 5));
+        assert_eq!(items.summarise("; "), "0; 1; 2; 3; 4; and 7 more");
+    }
 }
