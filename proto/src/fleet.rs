@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::JsonError;
 use crate::selector::SelectorSubject;
 use crate::{Meta, Selector, Sha256Digest};
 
@@ -101,6 +102,15 @@ pub struct PolicyRef {
     pub sha256: Option<Sha256Digest>,
     /// The policy's configuration, handed to it as canonical JSON.
     pub config: serde_json::Value,
+}
+
+impl PolicyRef {
+    /// The configuration as the guest receives it: the RFC 8785 canonical JSON text of
+    /// `config` (a JSON string too is handed over as JSON, quotes included).
+    pub fn config_json(&self) -> Result<String, JsonError> {
+        let bytes = crate::json::canonical_bytes(&self.config)?;
+        String::from_utf8(bytes).map_err(|e| JsonError::Canonicalise(e.to_string()))
+    }
 }
 
 /// The policy worlds of `wit/`.
@@ -343,6 +353,25 @@ mod tests {
         ] {
             assert!(bad.parse::<ClosureHash>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_policy_config_reaches_the_guest_as_canonical_json() {
+        let reference = |config| PolicyRef {
+            name: "disruption-budget".into(),
+            kind: PolicyKind::Gate,
+            sha256: None,
+            config,
+        };
+        let config = serde_json::json!({"maxInFlight": 2, "budgets": [{"name": "é", "pct": 0.5}]});
+        assert_eq!(
+            reference(config).config_json().unwrap(),
+            r#"{"budgets":[{"name":"é","pct":0.5}],"maxInFlight":2}"#
+        );
+        assert_eq!(
+            reference(serde_json::json!("waves")).config_json().unwrap(),
+            r#""waves""#
+        );
     }
 }
 

@@ -2,8 +2,10 @@
 //! `serde_json::Value` tree first.
 //!
 //! Receipts hash the canonical bytes of every policy input (10,000 hosts per call) and
-//! releases sign whole fleets, so this path is hot. Object members are buffered per object
-//! and sorted by their keys' UTF-16 code units (RFC 8785 §3.2.3); strings use
+//! releases sign whole fleets, so this path is hot. Object members go straight to the
+//! output while their keys arrive in canonical order (as serde's derives emit the fields of
+//! a type declared in that order); the first key out of order makes the object buffer its
+//! members and sort them by their keys' UTF-16 code units (RFC 8785 §3.2.3). Strings use
 //! `serde_json`'s escaping, which is exactly ECMAScript's `JSON.stringify` for valid UTF-8
 //! (`\b \t \n \f \r \" \\`, other controls as lowercase `\u00xx`); numbers are integers
 //! within ±(2^53 − 1) written as such, or finite non-integral doubles written the
@@ -41,7 +43,8 @@ impl ser::Error for Unsupported {
 }
 
 /// Canonical bytes of `value`, or `Err` when the value holds something canonical JSON
-/// cannot carry (out-of-range integers, non-finite numbers, non-string keys).
+/// cannot carry (out-of-range integers, non-finite numbers, map keys that are neither
+/// strings nor integers, which are written as their decimal text) or a repeated key.
 pub(super) fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Unsupported> {
     let mut out = Vec::with_capacity(256);
     value.serialize(Canonical { out: &mut out })?;
@@ -458,28 +461,28 @@ impl ser::Serializer for KeyText {
     ) -> Result<String, Unsupported> {
         value.serialize(self)
     }
-    fn serialize_u64(self, v: u64) -> Result<String, Unsupported> {
-        Ok(v.to_string())
+    fn serialize_i8(self, v: i8) -> Result<String, Unsupported> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<String, Unsupported> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<String, Unsupported> {
+        self.serialize_i64(v.into())
     }
     fn serialize_i64(self, v: i64) -> Result<String, Unsupported> {
         Ok(v.to_string())
     }
-    fn serialize_u32(self, v: u32) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String, Unsupported> {
-        Ok(v.to_string())
+    fn serialize_u8(self, v: u8) -> Result<String, Unsupported> {
+        self.serialize_u64(v.into())
     }
     fn serialize_u16(self, v: u16) -> Result<String, Unsupported> {
-        Ok(v.to_string())
+        self.serialize_u64(v.into())
     }
-    fn serialize_i16(self, v: i16) -> Result<String, Unsupported> {
-        Ok(v.to_string())
+    fn serialize_u32(self, v: u32) -> Result<String, Unsupported> {
+        self.serialize_u64(v.into())
     }
-    fn serialize_u8(self, v: u8) -> Result<String, Unsupported> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String, Unsupported> {
+    fn serialize_u64(self, v: u64) -> Result<String, Unsupported> {
         Ok(v.to_string())
     }
     fn serialize_bool(self, _: bool) -> Result<String, Unsupported> {
