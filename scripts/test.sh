@@ -26,12 +26,10 @@ step "guest policies: build the import-free components (policies/out)"
 policies/build.sh
 
 step "workspace tests (proto, release, cli, host-runtime, policy-tests)"
-# Every test that runs the real built-ins uses the components just built.
+# Every test that runs the real built-ins uses the components just built; among them,
+# policy-tests/tests/fixtures.rs runs every scenario fixture through wasmtime.
 export CONVOY_POLICY_COMPONENTS="$PWD/policies/out"
 cargo test --workspace
-
-step "policy scenario fixtures through wasmtime (convoy policy test)"
-cargo run --quiet -p convoy-cli --bin convoy -- policy test policy-tests/fixtures --components policies/out
 
 step "Nix fixtures (mkFleet golden and negative cases, modules, flake)"
 nix/tests/run.sh

@@ -2,12 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use convoy_host_runtime::Evidence;
 use serde::Serialize;
 
 use crate::policy_cmd::{BundleArgs, EngineArgs, load_policy};
-use crate::{Failure, print_json};
+use crate::{Failure, print_json, read_document};
 
 /// Audit past policy decisions.
 #[derive(clap::Subcommand)]
@@ -49,21 +48,16 @@ struct ReplayReport<'a> {
 }
 
 fn replay(args: ReplayArgs, json: bool) -> Result<(), Failure> {
-    let bytes = std::fs::read(&args.receipt)
-        .with_context(|| format!("reading {}", args.receipt.display()))?;
-    let value = convoy_proto::json::parse_strict(&bytes)
-        .with_context(|| format!("{}", args.receipt.display()))?;
-    let evidence: Evidence = serde_json::from_value(value)
-        .with_context(|| format!("{}: not receipt evidence", args.receipt.display()))?;
+    let evidence: Evidence = read_document(&args.receipt)?;
     let engine = args.engine.engine()?;
     // The policy is chosen by the receipt's hash: never "whatever is called that now".
     let policy = load_policy(
         &engine,
         &args.bundle,
-        None,
-        Some(&evidence.receipt.policy_sha256),
         args.component.as_deref(),
+        &evidence.receipt.policy,
         evidence.call.kind,
+        Some(&evidence.receipt.policy_sha256),
     )?;
     let replay = policy.replay(&evidence)?;
     if json {

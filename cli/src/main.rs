@@ -8,6 +8,9 @@ mod simulate_cmd;
 mod trust;
 mod verify;
 
+use std::path::Path;
+
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// Convoy: signed GitOps for NixOS fleets. Key management, trust roots, and offline
@@ -43,10 +46,12 @@ enum Command {
     Simulate(simulate_cmd::Args),
 }
 
-/// How a command ended, beyond success: verification refusals exit 1, usage and I/O
-/// errors exit 2.
+/// How a command ended, beyond success: a negative verdict exits 1, usage and I/O errors
+/// exit 2.
 pub enum Failure {
-    /// The artifact was refused (already reported).
+    /// The command ran and its verdict is negative, already reported: an artifact refused
+    /// (`verify`), a component the runtime refuses (`policy inspect`), a fixture that failed
+    /// (`policy test`), a decision not reproduced (`audit replay`).
     Refused,
     /// Anything else.
     Error(anyhow::Error),
@@ -82,6 +87,14 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// Reads an input document (a call, evidence, a scenario) as strict JSON, with the same
+/// duplicate-key and unknown-field rules as every artifact; errors name the file and the
+/// JSON path of the problem.
+pub fn read_document<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Failure> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(convoy_proto::parse_document(&bytes).with_context(|| format!("{}", path.display()))?)
 }
 
 /// Prints `value` as pretty JSON.

@@ -7,13 +7,15 @@ use std::process::Command as Process;
 use anyhow::{Context, anyhow};
 use convoy_host_runtime::bundle::BundleDir;
 use convoy_host_runtime::{
-    EngineOptions, Evidence, Policy, PolicyCall, PolicyEngine, PolicySpec, Receipt,
+    EngineOptions, Evidence, Policy, PolicyCall, PolicyEngine, PolicyKind, Receipt,
 };
 use convoy_policy_tests::{ComponentSource, Runner};
-use convoy_proto::{Sha256Digest, Timestamp, VerifyOptions, verify_trust_root};
+use convoy_proto::{
+    Sha256Digest, Timestamp, TrustRoot, Verified, VerifyOptions, verify_trust_root,
+};
 use serde::Serialize;
 
-use crate::{Failure, print_json};
+use crate::{Failure, print_json, read_document};
 
 /// Build, inspect, evaluate and test policy components.
 #[derive(clap::Subcommand)]
@@ -49,20 +51,68 @@ pub struct BundleArgs {
 }
 
 impl BundleArgs {
-    /// Opens and verifies the bundle, if one was given.
-    pub fn open(&self) -> Result<Option<BundleDir>, Failure> {
-        let (Some(dir), Some(org), Some(root)) = (&self.bundle, &self.org_root, &self.trust_root)
-        else {
+    /// The verification options: as of --now, or the clock.
+    pub fn options(&self) -> VerifyOptions {
+        VerifyOptions::at(self.now.unwrap_or_else(Timestamp::now))
+    }
+
+    /// The trust root, verified against the org-root key, if both were given.
+    pub fn trust_root(
+        &self,
+        options: &VerifyOptions,
+    ) -> Result<Option<Verified<TrustRoot>>, Failure> {
+        let (Some(org), Some(root)) = (&self.org_root, &self.trust_root) else {
             return Ok(None);
         };
-        let now = self.now.unwrap_or_else(Timestamp::now);
         let org = crate::trust::load_public(org)?;
         let root_bytes =
             std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
-        let options = VerifyOptions::at(now);
-        let root = verify_trust_root(&root_bytes, &org.public_key, &options)
+        let verified = verify_trust_root(&root_bytes, &org.public_key, options)
             .with_context(|| format!("trust root {}", root.display()))?;
+        Ok(Some(verified))
+    }
+
+    /// Opens and verifies the bundle, if one was given.
+    pub fn open(&self) -> Result<Option<BundleDir>, Failure> {
+        let Some(dir) = &self.bundle else {
+            return Ok(None);
+        };
+        let options = self.options();
+        let root = self
+            .trust_root(&options)?
+            .context("--bundle needs --org-root and --trust-root")?;
         Ok(Some(BundleDir::open(dir, &root, &options)?))
+    }
+
+    /// The verified bundle if one was given, otherwise the unsigned development components
+    /// `unsigned` names.
+    pub fn source_or(
+        &self,
+        unsigned: impl FnOnce() -> Result<ComponentSource, Failure>,
+    ) -> Result<ComponentSource, Failure> {
+        match self.open()? {
+            Some(bundle) => Ok(ComponentSource::Bundle(bundle)),
+            None => unsigned(),
+        }
+    }
+}
+
+/// Where a command takes its policies from: a verified bundle, or (development) a
+/// directory of unsigned components.
+#[derive(clap::Args, Clone)]
+pub struct SourceArgs {
+    /// Directory of unsigned development components <policy>.wasm, when no --bundle is given.
+    #[arg(long, default_value = "policies/out", conflicts_with = "bundle")]
+    pub components: PathBuf,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+}
+
+impl SourceArgs {
+    /// The verified bundle, or the components directory.
+    pub fn source(&self) -> Result<ComponentSource, Failure> {
+        self.bundle
+            .source_or(|| Ok(ComponentSource::Dir(self.components.clone())))
     }
 }
 
@@ -146,11 +196,8 @@ pub struct EvalArgs {
 pub struct TestArgs {
     /// Directory of fixture files (searched recursively for *.json).
     pub dir: PathBuf,
-    /// Directory of built components <policy>.wasm (unsigned development builds).
-    #[arg(long, default_value = "policies/out", conflicts_with = "bundle")]
-    pub components: PathBuf,
     #[command(flatten)]
-    pub bundle: BundleArgs,
+    pub source: SourceArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -212,21 +259,16 @@ fn build(args: BuildArgs, json: bool) -> Result<(), Failure> {
         };
         let path = args.out.join(format!("{name}.wasm"));
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        // Check it the way every host will: hash, no imports, exports of its world.
+        // Check it the way every host will: no imports, exports of its world. A world in
+        // `info` means the runtime type-checked the component against it, as loading does.
         let info = engine.inspect(name, &bytes)?;
-        let (Some(kind), Some(world)) = (info.kind, info.world) else {
+        let Some(world) = info.world else {
             return Err(anyhow!(
                 "{name}: the host runtime refuses it: {}",
                 info.refusal.unwrap_or_default()
             )
             .into());
         };
-        let spec = PolicySpec {
-            name: name.to_owned(),
-            kind,
-            sha256: info.sha256,
-        };
-        engine.load(&spec, &bytes)?;
         built.push(Built {
             name: name.to_owned(),
             world,
@@ -278,7 +320,6 @@ fn inspect(args: InspectArgs, json: bool) -> Result<(), Failure> {
                 continue;
             }
             let bytes = bundle.component_bytes(entry)?;
-            convoy_proto::check_content_hash(&entry.name, &bytes, &entry.sha256)?;
             let mut info = engine.inspect(&entry.name, &bytes)?;
             if info.kind != Some(entry.kind) && info.refusal.is_none() {
                 info.refusal = Some(format!(
@@ -296,11 +337,7 @@ fn inspect(args: InspectArgs, json: bool) -> Result<(), Failure> {
         }
     } else if let Some(path) = &args.component {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("component")
-            .to_owned();
+        let name = file_stem(path);
         out.push(Inspected {
             info: engine.inspect(&name, &bytes)?,
             name,
@@ -354,56 +391,22 @@ fn inspect(args: InspectArgs, json: bool) -> Result<(), Failure> {
     }
 }
 
-/// Reads a call file (strict JSON).
-pub fn read_call(path: &Path) -> Result<PolicyCall, Failure> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let value =
-        convoy_proto::json::parse_strict(&bytes).with_context(|| format!("{}", path.display()))?;
-    Ok(serde_json::from_value(value)
-        .with_context(|| format!("{}: not a policy call", path.display()))?)
-}
-
-/// Loads the policy to evaluate: from the verified bundle by name or pinned hash, or an
-/// unsigned component file pinned to its own hash (development only).
+/// Loads the policy to evaluate from `--bundle` (by `name`, or by the `pinned` hash when
+/// there is one) or from the unsigned `--component` file (development only), which must
+/// hash to `pinned` when there is one.
 pub fn load_policy(
     engine: &PolicyEngine,
     bundle: &BundleArgs,
-    name: Option<&str>,
-    pinned: Option<&Sha256Digest>,
     component: Option<&Path>,
-    kind: convoy_host_runtime::PolicyKind,
+    name: &str,
+    kind: PolicyKind,
+    pinned: Option<&Sha256Digest>,
 ) -> Result<Policy, Failure> {
-    if let Some(bundle) = bundle.open()? {
-        let (policy, _) = match (name, pinned) {
-            (_, Some(sha)) => bundle.load_pinned(engine, sha)?,
-            (Some(name), None) => bundle.load(engine, name)?,
-            (None, None) => return Err(anyhow!("--name is required with --bundle").into()),
-        };
-        return Ok(policy);
-    }
-    let path = component.context("give --component FILE or --bundle DIR")?;
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("component");
-    let sha256 = Sha256Digest::of(&bytes);
-    if let Some(expected) = pinned
-        && *expected != sha256
-    {
-        return Err(convoy_host_runtime::PolicyError::HashMismatch {
-            policy: name.to_owned(),
-            expected: expected.to_string(),
-            actual: sha256.to_string(),
-        }
-        .into());
-    }
-    let spec = PolicySpec {
-        name: name.to_owned(),
-        kind,
-        sha256,
-    };
-    Ok(engine.load(&spec, &bytes)?.0)
+    let source = bundle.source_or(|| {
+        let path = component.context("give --component FILE or --bundle DIR")?;
+        Ok(ComponentSource::File(path.to_owned()))
+    })?;
+    Ok(source.load(engine, name, kind, pinned)?)
 }
 
 #[derive(Serialize)]
@@ -413,15 +416,21 @@ struct EvalReport<'a> {
 }
 
 fn eval(args: EvalArgs, json: bool) -> Result<(), Failure> {
-    let call = read_call(&args.call)?;
+    let call: PolicyCall = read_document(&args.call)?;
     let engine = args.engine.engine()?;
+    // With --bundle, --name is required; a --component file is named by its stem.
+    let name = match (&args.name, &args.component) {
+        (Some(name), _) => name.clone(),
+        (None, Some(path)) => file_stem(path),
+        (None, None) => return Err(anyhow!("--name is required with --bundle").into()),
+    };
     let policy = load_policy(
         &engine,
         &args.bundle,
-        args.name.as_deref(),
-        None,
         args.component.as_deref(),
+        &name,
         call.kind,
+        None,
     )?;
     let eval = policy.evaluate_call(&call)?;
     if let Some(path) = &args.evidence {
@@ -459,13 +468,17 @@ fn eval(args: EvalArgs, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A component file's name without its extension: the policy name of an unsigned build.
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("component")
+        .to_owned()
+}
+
 fn test(args: TestArgs, json: bool) -> Result<(), Failure> {
     let engine = args.engine.engine()?;
-    let source = match args.bundle.open()? {
-        Some(bundle) => ComponentSource::Bundle(bundle),
-        None => ComponentSource::Dir(args.components.clone()),
-    };
-    let mut runner = Runner::new(engine, source);
+    let mut runner = Runner::new(engine, args.source.source()?);
     let report = runner.run_dir(&args.dir).map_err(|e| anyhow!(e))?;
     if json {
         #[derive(Serialize)]

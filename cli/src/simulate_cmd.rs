@@ -4,16 +4,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
-use convoy_host_runtime::bundle::BundleDir;
-use convoy_host_runtime::{Policy, PolicyEngine, PolicySpec};
+use convoy_policy_tests::ComponentSource;
 use convoy_policy_tests::simulate::{ChannelPolicies, Configured, Scenario, simulate};
 use convoy_proto::{
-    FleetResolved, PolicyKind, PolicyRef, Sha256Digest, Timestamp, UnsignedFleet, VerifyOptions,
-    verify_artifact, verify_trust_root,
+    FleetResolved, PolicyKind, PolicyRef, Timestamp, UnsignedFleet, verify_artifact,
 };
 
-use crate::policy_cmd::{BundleArgs, EngineArgs};
-use crate::{Failure, print_json};
+use crate::policy_cmd::{EngineArgs, SourceArgs};
+use crate::{Failure, print_json, read_document};
 
 /// Simulate a channel's rollout under its policies.
 #[derive(clap::Args)]
@@ -26,14 +24,14 @@ pub struct Args {
     #[arg(long)]
     pub channel: String,
     /// Faults and timing: {"start", "tickSeconds", "ticks", "offline": [..],
-    /// "failActivation": [..], "failProbes": [..]} (default: no faults, 5-minute ticks).
+    /// "failActivation": [..], "failProbes": [..]} (default: no faults, 100 ticks from now,
+    /// one per reconcile interval of the channel).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Unsigned development components <name>.wasm, when no --bundle is given.
-    #[arg(long, default_value = "policies/out", conflicts_with = "bundle")]
-    pub components: PathBuf,
+    // With --bundle, each policy is chosen by the hash the fleet pins, as agents do;
+    // --org-root and --trust-root also verify a signed fleet.
     #[command(flatten)]
-    pub bundle: BundleArgs,
+    pub source: SourceArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -48,10 +46,7 @@ pub fn run(args: Args, json: bool) -> Result<(), Failure> {
         .get(&args.channel)
         .with_context(|| format!("the fleet has no channel `{}`", args.channel))?;
     let scenario = match &args.scenario {
-        Some(path) => {
-            let b = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_slice(&b).with_context(|| format!("{}", path.display()))?
-        }
+        Some(path) => read_document(path)?,
         None => Scenario {
             start: Timestamp::now().unix(),
             tick_seconds: u64::from(channel.reconcile_interval_minutes.max(1)) * 60,
@@ -60,11 +55,16 @@ pub fn run(args: Args, json: bool) -> Result<(), Failure> {
         },
     };
     let engine = args.engine.engine()?;
-    let bundle = args.bundle.open()?;
+    let source = args.source.source()?;
     let load = |r: &PolicyRef| -> Result<Configured, Failure> {
-        let policy = load_ref(&engine, bundle.as_ref(), &args.components, r)?;
-        let config = String::from_utf8(convoy_proto::json::canonical_bytes(&r.config)?)?;
-        Ok(Configured { policy, config })
+        if matches!(source, ComponentSource::Bundle(_)) && r.sha256.is_none() {
+            return Err(anyhow!("policy `{}` is not pinned by sha256 in the fleet", r.name).into());
+        }
+        let policy = source.load(&engine, &r.name, r.kind, r.sha256.as_ref())?;
+        Ok(Configured {
+            policy,
+            config: r.config_json()?,
+        })
     };
     let of_kind = |k: PolicyKind| channel.policies.iter().filter(move |p| p.kind == k);
     let rollout_ref = of_kind(PolicyKind::Rollout)
@@ -150,48 +150,12 @@ fn load_fleet(args: &Args, bytes: &[u8]) -> Result<UnsignedFleet, Failure> {
     if value.get("payloadType").is_none() {
         return Ok(convoy_proto::parse_document::<UnsignedFleet>(bytes)?);
     }
-    let (Some(org), Some(root)) = (&args.bundle.org_root, &args.bundle.trust_root) else {
-        return Err(anyhow!("a signed fleet needs --org-root and --trust-root").into());
-    };
-    let options = VerifyOptions::at(args.bundle.now.unwrap_or_else(Timestamp::now));
-    let org = crate::trust::load_public(org)?;
-    let root_bytes = std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
-    let root = verify_trust_root(&root_bytes, &org.public_key, &options)?;
-    let fleet = verify_artifact::<FleetResolved>(bytes, &root, &options)?;
-    let fleet: FleetResolved = (*fleet).clone();
-    Ok(UnsignedFleet {
-        schema_version: fleet.schema_version,
-        hosts: fleet.hosts,
-        channels: fleet.channels,
-        rollout_policies: fleet.rollout_policies,
-        edges: fleet.edges,
-        channel_edges: fleet.channel_edges,
-        disruption_budgets: fleet.disruption_budgets,
-        meta: Some(fleet.meta),
-    })
-}
-
-/// A channel's policy: from the verified bundle by its pinned hash, or (development) the
-/// unsigned component `<name>.wasm`, which must match the pin when there is one.
-fn load_ref(
-    engine: &PolicyEngine,
-    bundle: Option<&BundleDir>,
-    components: &std::path::Path,
-    r: &PolicyRef,
-) -> Result<Policy, Failure> {
-    if let Some(bundle) = bundle {
-        let sha = r
-            .sha256
-            .as_ref()
-            .with_context(|| format!("policy `{}` is not pinned by sha256 in the fleet", r.name))?;
-        return Ok(bundle.load_pinned(engine, sha)?.0);
-    }
-    let path = components.join(format!("{}.wasm", r.name));
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let spec = PolicySpec {
-        name: r.name.clone(),
-        kind: r.kind,
-        sha256: r.sha256.unwrap_or_else(|| Sha256Digest::of(&bytes)),
-    };
-    Ok(engine.load(&spec, &bytes)?.0)
+    let bundle = &args.source.bundle;
+    let options = bundle.options();
+    let root = bundle
+        .trust_root(&options)?
+        .context("a signed fleet needs --org-root and --trust-root")?;
+    let fleet: FleetResolved = (*verify_artifact::<FleetResolved>(bytes, &root, &options)?).clone();
+    let meta = fleet.meta.clone();
+    Ok(fleet.with_meta(Some(meta)))
 }

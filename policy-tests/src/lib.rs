@@ -2,25 +2,28 @@
 //!
 //! A [`Fixture`] is one JSON file (format: `policy-tests/fixtures/README.md`): a policy,
 //! its configuration, an input, and the exact expected output. A [`Runner`] loads each
-//! fixture's policy from a [`ComponentSource`] (a directory of freshly built components,
-//! or a verified signed bundle) into a shared [`convoy_host_runtime::PolicyEngine`],
-//! evaluates it, and compares the output byte for byte as canonical JSON. [`Report`]
-//! collects the [`FixtureOutcome`]s; it is what `convoy policy test DIR` prints. [`simulate`]
-//! runs a whole rollout of a channel under its policies, tick by tick (`convoy simulate`).
+//! fixture's policy from a [`ComponentSource`] (freshly built components, or a verified
+//! signed bundle; [`ComponentSource::load`] is also how the `convoy` commands load
+//! policies) into a shared [`convoy_host_runtime::PolicyEngine`], evaluates it, and
+//! compares the output byte for byte as canonical JSON. [`Report`] collects the
+//! [`FixtureOutcome`]s; it is what `convoy policy test DIR` prints. [`simulate`] runs a
+//! whole rollout of a channel under its policies, tick by tick (`convoy simulate`).
 
 mod builtins;
 #[cfg(feature = "corpus")]
 pub mod corpus;
 pub mod simulate;
 
-pub use builtins::{BUILTINS, builtin_components};
+pub use builtins::builtin_components;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use convoy_host_runtime::bundle::BundleDir;
-use convoy_host_runtime::{Policy, PolicyCall, PolicyEngine, PolicyKind, PolicySpec, Receipt};
+use convoy_host_runtime::bundle::{BundleDir, BundleError};
+use convoy_host_runtime::{
+    Policy, PolicyCall, PolicyEngine, PolicyError, PolicyKind, PolicySpec, Receipt,
+};
 use convoy_proto::Sha256Digest;
 use serde_json::Value;
 
@@ -61,14 +64,96 @@ impl Fixture {
     }
 }
 
-/// Where the runner finds each policy's component.
+/// Where policy components come from: unsigned development builds, or a verified signed
+/// bundle. The one loader of the fixture runner, `convoy policy eval`, `convoy audit
+/// replay` and `convoy simulate`.
 #[derive(Debug, Clone)]
 pub enum ComponentSource {
     /// A build output directory holding `<policy>.wasm` (e.g. from `policies/build.sh`):
-    /// unsigned development builds, pinned to the hash of the file as read.
+    /// unsigned development builds.
     Dir(PathBuf),
-    /// A verified signed bundle: policies by name from its manifest.
+    /// One unsigned component file (`convoy policy eval --component`): whatever policy is
+    /// asked for, this is its component.
+    File(PathBuf),
+    /// A verified signed bundle: policies by name or pinned hash from its manifest.
     Bundle(BundleDir),
+}
+
+/// Why a [`ComponentSource`] could not hand out a policy.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// An unsigned component file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The component file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The host runtime refused the component (hash mismatch, wrong world, invalid…).
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The bundle has no such policy, or its component is not the manifest's.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The bundle's policy implements another world than the one asked for.
+    #[error("policy {policy} in the bundle is a {actual:?} policy, not {wanted:?}")]
+    WrongKind {
+        /// The policy.
+        policy: String,
+        /// The world asked for.
+        wanted: PolicyKind,
+        /// The world of the bundled policy.
+        actual: PolicyKind,
+    },
+}
+
+impl ComponentSource {
+    /// Loads the policy `name` of world `kind`.
+    ///
+    /// `pinned` is the component hash the caller holds (a channel's policy reference, a
+    /// receipt). A bundle then hands out the policy with that hash without consulting
+    /// `name`, and an unsigned component must hash to it ([`PolicyError::HashMismatch`]).
+    /// Without a pin, a bundle's policy is chosen by name and an unsigned component is
+    /// pinned to the hash of the file as read.
+    pub fn load(
+        &self,
+        engine: &PolicyEngine,
+        name: &str,
+        kind: PolicyKind,
+        pinned: Option<&Sha256Digest>,
+    ) -> Result<Policy, LoadError> {
+        let unsigned = |path: &Path| -> Result<Policy, LoadError> {
+            let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            let spec = PolicySpec {
+                name: name.to_owned(),
+                kind,
+                sha256: pinned.copied().unwrap_or_else(|| Sha256Digest::of(&bytes)),
+            };
+            Ok(engine.load(&spec, &bytes)?.0)
+        };
+        match self {
+            ComponentSource::Dir(dir) => unsigned(&dir.join(format!("{name}.wasm"))),
+            ComponentSource::File(path) => unsigned(path),
+            ComponentSource::Bundle(bundle) => {
+                let (policy, _) = match pinned {
+                    Some(sha256) => bundle.load_pinned(engine, sha256)?,
+                    None => bundle.load(engine, name)?,
+                };
+                if policy.kind() != kind {
+                    return Err(LoadError::WrongKind {
+                        policy: policy.name().to_owned(),
+                        wanted: kind,
+                        actual: policy.kind(),
+                    });
+                }
+                Ok(policy)
+            }
+        }
+    }
 }
 
 /// How one fixture went.
@@ -238,46 +323,16 @@ impl Runner {
     /// The loaded policy `name`, loading it on first use.
     pub fn policy(&mut self, name: &str, kind: PolicyKind) -> Result<&Policy, String> {
         if !self.loaded.contains_key(name) {
-            let loaded = load(&self.engine, &self.source, name, kind);
+            let loaded = self
+                .source
+                .load(&self.engine, name, kind, None)
+                .map_err(|e| e.to_string());
             self.loaded.insert(name.to_owned(), loaded);
         }
         match self.loaded.get(name) {
             Some(Ok(p)) => Ok(p),
             Some(Err(e)) => Err(e.clone()),
             None => Err(format!("policy {name} not loaded")),
-        }
-    }
-}
-
-fn load(
-    engine: &PolicyEngine,
-    source: &ComponentSource,
-    name: &str,
-    kind: PolicyKind,
-) -> Result<Policy, String> {
-    match source {
-        ComponentSource::Dir(dir) => {
-            let path = dir.join(format!("{name}.wasm"));
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let spec = PolicySpec {
-                name: name.to_owned(),
-                kind,
-                sha256: Sha256Digest::of(&bytes),
-            };
-            engine
-                .load(&spec, &bytes)
-                .map(|(p, _)| p)
-                .map_err(|e| e.to_string())
-        }
-        ComponentSource::Bundle(bundle) => {
-            let (policy, _) = bundle.load(engine, name).map_err(|e| e.to_string())?;
-            if policy.kind() != kind {
-                return Err(format!(
-                    "policy {name} in the bundle is a {:?} policy, the fixture expects {kind:?}",
-                    policy.kind()
-                ));
-            }
-            Ok(policy)
         }
     }
 }

@@ -4,23 +4,19 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use convoy_host_runtime::{PolicyEngine, PolicyKind, PolicySpec};
+use convoy_host_runtime::{PolicyEngine, PolicyKind};
+use convoy_policy_tests::ComponentSource;
 use convoy_policy_tests::simulate::{ChannelPolicies, Configured, Scenario, Timeline, simulate};
-use convoy_proto::Sha256Digest;
 
 fn components() -> PathBuf {
     convoy_policy_tests::builtin_components().expect("the built-in policy components")
 }
 
 fn configured(engine: &PolicyEngine, name: &str, kind: PolicyKind, config: &str) -> Configured {
-    let bytes = std::fs::read(components().join(format!("{name}.wasm"))).expect("component");
-    let spec = PolicySpec {
-        name: name.into(),
-        kind,
-        sha256: Sha256Digest::of(&bytes),
-    };
     Configured {
-        policy: engine.load(&spec, &bytes).expect("loads").0,
+        policy: ComponentSource::Dir(components())
+            .load(engine, name, kind, None)
+            .expect("loads"),
         config: config.into(),
     }
 }

@@ -15,6 +15,8 @@ use convoy_proto::{
     Meta, PolicyKind, SecretKey, Sha256Digest, SignatureAlgorithm, Timestamp, Version,
 };
 
+use crate::publish::{self, ArtifactDir};
+
 /// One policy to bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicySource {
@@ -197,6 +199,17 @@ mod tests {
             ),
             "{err}"
         );
+        // Reading the bytes without loading them checks them too.
+        let err = bundle
+            .component_bytes(&manifest.policies[0])
+            .expect_err("tampered bytes refused");
+        assert!(
+            matches!(
+                err,
+                BundleError::Policy(convoy_host_runtime::PolicyError::HashMismatch { .. })
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -247,7 +260,8 @@ pub struct BundleArgs {
     /// Output directory: policy-bundle.json and <sha256>.wasm files.
     #[arg(long)]
     pub out: PathBuf,
-    /// Bundle version (default: one more than the bundle already in --out, else 1).
+    /// Bundle version (default: one more than the bundle already in --out, else 1; an
+    /// unreadable manifest there is refused rather than restarting at 1).
     #[arg(long)]
     pub version: Option<u64>,
     /// Commit of the policy sources (default: `git rev-parse HEAD` here).
@@ -278,7 +292,7 @@ pub fn run_cli(args: &BundleArgs, json: bool) -> anyhow::Result<()> {
     let engine = PolicyEngine::new(Default::default())?;
     let mut sources = Vec::new();
     for path in paths {
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = publish::read(&path)?;
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -297,30 +311,22 @@ pub fn run_cli(args: &BundleArgs, json: bool) -> anyhow::Result<()> {
             component: path,
         });
     }
-    let key_bytes = std::fs::read(&args.release_key)
-        .with_context(|| format!("reading {}", args.release_key.display()))?;
-    let key = SecretKey::from_file_bytes(&key_bytes)
-        .with_context(|| format!("{}", args.release_key.display()))?;
+    let key = publish::load_key(&args.release_key)?;
+    // An unreadable manifest already in --out is refused, not taken for "no bundle yet":
+    // restarting at version 1 would be a rollback that every agent refuses.
     let version = match args.version {
-        Some(v) => v,
-        None => previous_version(&args.out).map_or(1, |v| v + 1),
-    };
-    let source_commit = match args.source_commit.clone() {
-        Some(c) => c,
+        Some(v) => Version::new(v).context("--version is above 2^53 - 1")?,
         None => {
-            let out = std::process::Command::new("git")
-                .args(["rev-parse", "HEAD"])
-                .output()
-                .context("running git rev-parse HEAD (or pass --source-commit)")?;
-            anyhow::ensure!(
-                out.status.success(),
-                "git rev-parse HEAD failed; pass --source-commit"
-            );
-            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+            publish::next_version(ArtifactDir::new(&args.out).previous_version(MANIFEST_FILE)?)?
         }
     };
+    let source_commit = args
+        .source_commit
+        .clone()
+        .or_else(crate::git::head)
+        .context("git rev-parse HEAD failed; pass --source-commit")?;
     let release = BundleRelease {
-        version: Version::new(version).context("--version is above 2^53 - 1")?,
+        version,
         signed_at: args.now.unwrap_or_else(Timestamp::now),
         source_commit,
         ci_commit: None,
@@ -340,12 +346,4 @@ pub fn run_cli(args: &BundleArgs, json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// The version of the bundle already in `out`, read without verification (only to number
-/// the next one; verifiers enforce anti-rollback themselves).
-fn previous_version(out: &Path) -> Option<u64> {
-    let bytes = std::fs::read(out.join(MANIFEST_FILE)).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.pointer("/payload/meta/version")?.as_u64()
 }

@@ -1,5 +1,6 @@
 //! Publishing artifacts to a branch of the fleet repository with git plumbing, so that the
-//! operator's checkout, index and current branch are never touched.
+//! operator's checkout, index and current branch are never touched; and [`head`], the
+//! commit a release records when none is given.
 
 use std::path::Path;
 use std::process::Command;
@@ -12,6 +13,17 @@ pub struct GitError {
     pub args: String,
     /// What went wrong.
     pub message: String,
+}
+
+/// The commit checked out in the current directory (`git rev-parse HEAD`), if there is one.
+pub fn head() -> Option<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// Commits `files` (name in the tree → content) on top of `branch` of the repository at

@@ -209,7 +209,7 @@ fn publish_cmd(args: &PublishArgs) -> Result<Summary> {
             Ok((host.to_owned(), closure))
         })
         .collect::<Result<BTreeMap<_, _>>>()?;
-    let ci_commit = args.ci_commit.clone().or_else(git_head);
+    let ci_commit = args.ci_commit.clone().or_else(convoy_release::git::head);
     let policies = policy_inputs(args, &fleet, ci_commit.as_deref())?;
     let input = ReleaseInput {
         fleet,
@@ -273,16 +273,6 @@ fn policy_inputs(
         components,
         source_commit,
     }))
-}
-
-fn git_head() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn report(json: bool, summary: &Summary) -> Result<()> {

@@ -535,9 +535,9 @@ fn validate_configs(
                     .map_err(|e| refused(e.to_string()))?;
                 loaded.insert(reference.name.clone(), policy);
             }
-            let config = convoy_proto::json::canonical_value_bytes(&reference.config)
+            let config = reference
+                .config_json()
                 .map_err(|e| refused(e.to_string()))?;
-            let config = String::from_utf8(config).map_err(|e| refused(e.to_string()))?;
             let verdict = loaded[&reference.name]
                 .validate_config(&config)
                 .map_err(|e| refused(e.to_string()))?;
@@ -658,7 +658,8 @@ fn sign_and_publish(
     })
 }
 
-fn next_version(previous: Option<Version>) -> Result<Version, ReleaseError> {
+/// The version after `previous`: 1 for the first artifact.
+pub(crate) fn next_version(previous: Option<Version>) -> Result<Version, ReleaseError> {
     match previous {
         None => Ok(Version::new(1).unwrap_or_else(|| unreachable!("1 < 2^53"))),
         Some(v) => v.next().ok_or(ReleaseError::VersionExhausted(v)),
@@ -683,8 +684,9 @@ impl ArtifactDir {
     }
 
     /// The version of the published `file`, if there is one. Only the number is read (a
-    /// forged, higher number merely skips versions); refresh verifies fully.
-    fn previous_version(&self, file: &str) -> Result<Option<Version>, ReleaseError> {
+    /// forged, higher number merely skips versions); refresh verifies fully. An unreadable
+    /// file is an error, never "none": restarting at 1 would be a rollback agents refuse.
+    pub(crate) fn previous_version(&self, file: &str) -> Result<Option<Version>, ReleaseError> {
         let path = self.path.join(file);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,

@@ -487,6 +487,106 @@ fn a_missing_or_broken_policy_component_publishes_nothing() {
     assert!(!f.out().exists(), "nothing published");
 }
 
+/// The fleet of [`GOOD_BUDGET`], changed by `edit`, published with the built-in components:
+/// it must fail before anything is published, saying `expected`.
+fn refused_before_publishing(edit: impl FnOnce(&mut serde_json::Value), expected: &str) {
+    let f = fixture(&["web1"], &[]);
+    let mut fleet: serde_json::Value =
+        serde_json::from_str(&support::fleet_json_with_policies(&["web1"], GOOD_BUDGET)).unwrap();
+    edit(&mut fleet);
+    std::fs::write(&f.fleet, fleet.to_string()).unwrap();
+    let policies = support::builtin_policies_dir();
+    let out = f.publish(NOW, &["--policies-dir", policies.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains(expected), "{stderr}");
+    assert!(!f.out().exists(), "nothing published");
+}
+
+#[test]
+fn a_pin_that_is_not_the_bundled_component_publishes_nothing() {
+    let pinned = "ab".repeat(32);
+    refused_before_publishing(
+        |fleet| fleet["channels"]["stable"]["policies"][0]["sha256"] = pinned.clone().into(),
+        &format!(
+            "channel `stable` pins policy `disruption-budget` to {pinned}, but the bundled component is"
+        ),
+    );
+}
+
+#[test]
+fn one_policy_name_used_with_two_kinds_publishes_nothing() {
+    refused_before_publishing(
+        |fleet| {
+            let mut canary = fleet["channels"]["stable"].clone();
+            canary["policies"][0]["kind"] = "rollout".into();
+            fleet["channels"]["canary"] = canary;
+        },
+        "policy `disruption-budget` is used as Rollout and as Gate: one name, one kind",
+    );
+}
+
+/// `convoy-release policy-bundle` of two built-ins into `out`, as of `now`.
+fn policy_bundle(f: &Fixture, out: &std::path::Path, now: &str) -> std::process::Output {
+    let policies = support::builtin_policies_dir();
+    let (budget, health) = (
+        policies.join("disruption-budget.wasm"),
+        policies.join("health.wasm"),
+    );
+    release_cmd(&[
+        "--json",
+        "policy-bundle",
+        "--component",
+        budget.to_str().unwrap(),
+        "--component",
+        health.to_str().unwrap(),
+        "--release-key",
+        f.keys.release_key.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--source-commit",
+        "abc123",
+        "--now",
+        now,
+    ])
+}
+
+#[test]
+fn policy_bundle_numbers_its_versions_and_refuses_to_guess_past_a_garbled_manifest() {
+    let f = fixture(&["web1"], &[]);
+    let out = f.dir.path().join("bundle");
+    let manifest = out.join("policy-bundle.json");
+    let root = verify_trust_root(
+        &std::fs::read(&f.keys.trust_root).unwrap(),
+        &f.keys.org.public_key(),
+        &VerifyOptions::at(NOW.parse().unwrap()),
+    )
+    .unwrap();
+    for (now, version) in [(NOW, 1), ("2026-11-24T11:00:00Z", 2)] {
+        ok(&policy_bundle(&f, &out, now));
+        let bundle = verify_artifact::<policy_bundle::PolicyBundle>(
+            &std::fs::read(&manifest).unwrap(),
+            &root,
+            &VerifyOptions::at(now.parse().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(bundle.meta.version.get(), version);
+        let names: Vec<&str> = bundle.policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["disruption-budget", "health"]);
+    }
+
+    // Starting again at version 1 would be a rollback that every agent refuses.
+    std::fs::write(&manifest, "{ not json").unwrap();
+    let o = policy_bundle(&f, &out, "2026-11-24T12:00:00Z");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("unreadable") && stderr.contains("refusing to guess the next version"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&manifest).unwrap(), b"{ not json");
+}
+
 #[test]
 fn releases_the_demo_fleet_straight_from_a_flake_attribute() {
     let f = fixture(&["placeholder"], &[]);
