@@ -110,17 +110,7 @@ let
     fallback = null;
   };
   selectorField = {
-    errs =
-      at: v:
-      let
-        shape = selectors.shapeErrors at v;
-      in
-      if shape != [ ] then
-        shape
-      else if selectors.depth v > maxSelectorDepth then
-        [ "${at}: selector nests ${toString (selectors.depth v)} levels deep; at most ${toString maxSelectorDepth} are allowed" ]
-      else
-        [ ];
+    errs = selectors.shapeErrors;
     fallback = null;
   };
 
@@ -683,7 +673,15 @@ let
 
       selectorErrors = concatMap (
         s:
-        map (t: "${s.at}.selector: unknown tag ${quote t} (known tags: ${quoteList knownTags})") (
+        (
+          if selectors.depth s.selector > maxSelectorDepth then
+            [
+              "${s.at}.selector: selector nests ${toString (selectors.depth s.selector)} levels deep; at most ${toString maxSelectorDepth} are allowed"
+            ]
+          else
+            [ ]
+        )
+        ++ map (t: "${s.at}.selector: unknown tag ${quote t} (known tags: ${quoteList knownTags})") (
           util.unique (subtract (selectors.mentioned "tags" s.selector) knownTags)
         )
         ++ map (h: "${s.at}.selector: unknown host ${quote h}") (
