@@ -42,6 +42,28 @@ let
   # A budget of one over at least this many hosts serialises rollouts: warn.
   manyHosts = 10;
 
+  # Selectors nest at most this deep: the built-in policies' validate-config refuses
+  # deeper ones (MAX_SELECTOR_DEPTH in policies/), so mkFleet does too.
+  maxSelectorDepth = 32;
+
+  # The built-in policies' default offline-skip threshold
+  # (convoy_policy_sdk::progress::DEFAULT_SKIP_OFFLINE_AFTER_MINUTES).
+  defaultSkipOfflineAfterMinutes = 60;
+
+  isDerivation = v: isAttrs v && (v.type or null) == "derivation";
+
+  # What a value is, in a few words (a NixOS system must not be printed whole).
+  describe =
+    v:
+    if isDerivation v then
+      "a derivation"
+    else if isAttrs v then
+      "an attribute set (${quoteList (util.sortStrings (attrNames v))})"
+    else if isString v then
+      "the string ${builtins.toJSON v}"
+    else
+      show v;
+
   # ── field specs ────────────────────────────────────────────────────────────────────
   # A spec maps each option to { default?, fallback, errs }. `errs at value` lists what is
   # wrong with a value; a field without `default` is required. A wrong value is replaced
@@ -212,6 +234,7 @@ let
       fallback = null;
     };
     # Set by mkHost: the NixOS system and its toplevel (what convoy-release builds).
+    # Checked below (hostErrors, systemErrors): reading them may evaluate a NixOS system.
     toplevel = {
       default = null;
       errs = _: _: [ ];
@@ -451,6 +474,37 @@ let
       # matches channel-free selectors).
       resolve = sel: selectors.resolve sel hosts;
 
+      # Wave membership, as the waves policy decides it: a host of channel `c` is in the
+      # first wave of `c`'s rollout policy whose selector matches it, or in none (null),
+      # and then no rollout of `c` ever dispatches it.
+      hostView = n: {
+        name = n;
+        inherit (hosts.${n}) channel tags;
+      };
+      rolloutOf =
+        c:
+        let
+          name = channels.${c}.rolloutPolicy or null;
+        in
+        if name == null then null else rolloutPolicies.${name} or null;
+      waveOf =
+        n:
+        let
+          c = hosts.${n}.channel;
+          rp = if c != null && channels ? ${c} then rolloutOf c else null;
+        in
+        if rp == null then
+          null
+        else
+          util.firstIndex (w: w.selector != null && selectors.matches w.selector (hostView n)) rp.waves;
+      # channel → the sorted hosts of the channel that no wave of its rollout policy selects.
+      unselectedHosts = listToAttrs (
+        map (c: {
+          name = c;
+          value = filter (n: hosts.${n}.channel == c && waveOf n == null) hostNames;
+        }) (filter (c: rolloutOf c != null) channelNames)
+      );
+
       # ── semantic checks ──
       hostErrors = concatMap (
         n:
@@ -471,7 +525,57 @@ let
           else
             [ ]
         )
+        # A host with a NixOS system has its toplevel checked with the system, in
+        # `.systems`: reading it here would evaluate NixOS (and need nixpkgs) just to
+        # resolve the fleet.
+        ++ (if h.nixos == null then toplevelErrors n h else [ ])
       ) hostNames;
+
+      toplevelErrors =
+        n: h:
+        if h.toplevel == null || isDerivation h.toplevel then
+          [ ]
+        else
+          [
+            "hosts.${n}.toplevel: expected a derivation (a NixOS system's config.system.build.toplevel) or null, got ${describe h.toplevel}"
+          ];
+
+      # The checks that evaluate a host's NixOS system; `.systems` (what CI builds) runs them.
+      systemErrors = concatMap (
+        n:
+        let
+          h = hosts.${n};
+          nixosOk =
+            isAttrs h.nixos
+            && h.nixos ? config.system.build.toplevel
+            && isDerivation h.nixos.config.system.build.toplevel;
+        in
+        if h.nixos == null then
+          [ ]
+        else
+          (
+            if nixosOk then
+              [ ]
+            else
+              [
+                "hosts.${n}.nixos: expected a NixOS system whose config.system.build.toplevel is a derivation, or null, got ${
+                  if isAttrs h.nixos && h.nixos ? config.system.build.toplevel then
+                    "one whose toplevel is ${describe h.nixos.config.system.build.toplevel}"
+                  else
+                    describe h.nixos
+                }"
+              ]
+          )
+          ++ toplevelErrors n h
+      ) hostNames;
+      systemOf =
+        h:
+        if h.toplevel != null then
+          h.toplevel
+        else if h.nixos != null then
+          h.nixos.config.system.build.toplevel
+        else
+          null;
 
       channelErrors = concatMap (
         c:
@@ -533,6 +637,21 @@ let
             else
               [ ]
           ) users
+      ) rolloutNames
+      # The wave counts the waves policy's validate-config requires of each strategy.
+      ++ concatMap (
+        r:
+        let
+          rp = rolloutPolicies.${r};
+          n = length rp.waves;
+          at = "rolloutPolicies.${r}.waves";
+        in
+        if rp.strategy == "canary" && n == 1 then
+          [ "${at}: a canary rollout needs at least two waves (the canary, then the rest), not 1" ]
+        else if rp.strategy == "all-at-once" && n > 1 then
+          [ "${at}: an all-at-once rollout has exactly one wave, not ${toString n}" ]
+        else
+          [ ]
       ) rolloutNames;
 
       # Every selector that ends up in the document or in a pin, with its option path.
@@ -554,7 +673,15 @@ let
 
       selectorErrors = concatMap (
         s:
-        map (t: "${s.at}.selector: unknown tag ${quote t} (known tags: ${quoteList knownTags})") (
+        (
+          if selectors.depth s.selector > maxSelectorDepth then
+            [
+              "${s.at}.selector: selector nests ${toString (selectors.depth s.selector)} levels deep; at most ${toString maxSelectorDepth} are allowed"
+            ]
+          else
+            [ ]
+        )
+        ++ map (t: "${s.at}.selector: unknown tag ${quote t} (known tags: ${quoteList knownTags})") (
           util.unique (subtract (selectors.mentioned "tags" s.selector) knownTags)
         )
         ++ map (h: "${s.at}.selector: unknown host ${quote h}") (
@@ -597,8 +724,34 @@ let
           cycles = map (c: "edges: cycle in host edges: ${concatStringsSep " -> " c}") (
             graph.cycles (map (e: e.value) known)
           );
+          # `after` waits until `before` has converged; the waves policy finishes a wave
+          # before it starts the next. An `after` in an earlier wave than its `before`, or
+          # a `before` that no wave updates, would wait forever: the rollout deadlocks.
+          waveOrder = concatMap (
+            e:
+            let
+              inherit (e.value) before after;
+              c = hosts.${after}.channel;
+              wb = waveOf before;
+              wa = waveOf after;
+              policy = quote channels.${c}.rolloutPolicy;
+              at = "edges.${toString e.index}: host ${quote after} waits for ${quote before}";
+            in
+            if c == null || hosts.${before}.channel != c || rolloutOf c == null || wa == null then
+              [ ]
+            else if wb == null then
+              [
+                "${at}, which is in no wave of rollout policy ${policy} and is never updated: ${quote after} would wait forever"
+              ]
+            else if wa < wb then
+              [
+                "${at}, but ${quote after} is in wave ${toString wa} and ${quote before} in the later wave ${toString wb} of rollout policy ${policy}: wave ${toString wa} cannot finish, so the rollout would deadlock"
+              ]
+            else
+              [ ]
+          ) known;
         in
-        unknownEnds ++ cross ++ cycles;
+        unknownEnds ++ cross ++ cycles ++ waveOrder;
 
       channelEdgeErrors =
         let
@@ -716,14 +869,52 @@ let
         b:
         let
           covered = length (resolve b.value.selector);
+          pct = b.value.maxInFlightPct;
+          at = "disruptionBudgets.${toString b.index}";
         in
-        if b.value.maxInFlight == 1 && covered >= manyHosts then
-          [
-            "disruptionBudgets.${toString b.index}: maxInFlight = 1 over ${toString covered} hosts updates them one at a time"
-          ]
-        else
-          [ ]
+        (
+          if b.value.maxInFlight == 1 && covered >= manyHosts then
+            [ "${at}: maxInFlight = 1 over ${toString covered} hosts updates them one at a time" ]
+          else
+            [ ]
+        )
+        # The budget policy rounds a percentage down but never below one host
+        # (convoy_policy_sdk::pct::pct_of): below one host, it lets more through than asked.
+        ++ (
+          if
+            pct != null && pct > 0 && pct <= 100 && covered > 0 && covered * pct < 100
+            && (b.value.maxInFlight == null || b.value.maxInFlight >= 1)
+          then
+            [
+              "${at}: maxInFlightPct = ${toString pct} of ${toString covered} hosts is less than one host; the budget rounds it up to 1 host at a time, more than ${toString pct}% of them"
+            ]
+          else
+            [ ]
+        )
       ) (filter (b: b.value.selector != null) budgetsN.items);
+
+      # An explicit `waves` configuration that sets skipOfflineAfterMinutes no shorter
+      # than its health-gate timeout: a dispatched host that goes silent is counted as
+      # failed (stuck in flight) at the timeout, before it could be skipped as offline.
+      skipWarnings = concatMap (
+        c:
+        concatMap (
+          p:
+          let
+            cfg = p.value.config;
+            skip = cfg.skipOfflineAfterMinutes or null;
+            timeout = (if isAttrs (cfg.healthGate or null) then cfg.healthGate else { }).timeoutMinutes or null;
+          in
+          if
+            p.value.name == "waves" && isAttrs cfg && builtins.isInt skip && builtins.isInt timeout && timeout <= skip
+          then
+            [
+              "channels.${c}.policies.${toString p.index}.config.skipOfflineAfterMinutes: ${toString skip} minutes never takes effect for a dispatched host: healthGate.timeoutMinutes is ${toString timeout}, so a dispatched host that goes silent counts as failed at ${toString timeout} minutes, before it could be skipped as offline"
+            ]
+          else
+            [ ]
+        ) (util.imap0 (i: v: { index = i; value = v; }) channels.${c}.policies)
+      ) channelNames;
 
       usageWarnings =
         map (r: "rolloutPolicies.${r}: used by no channel") (
@@ -732,20 +923,23 @@ let
         ++ concatMap (
           c:
           let
-            rp = rolloutPolicies.${channels.${c}.rolloutPolicy} or null;
-            members = filter (n: hosts.${n}.channel == c) hostNames;
-            inWave = n: any (w: w.selector != null && elem n (resolve w.selector)) rp.waves;
-            missed = filter (n: !(inWave n)) members;
+            missed = unselectedHosts.${c};
           in
-          if rp == null || missed == [ ] then
+          if missed == [ ] then
             [ ]
           else
             [
-              "channels.${c}: hosts ${quoteList missed} are in no wave of rollout policy ${quote channels.${c}.rolloutPolicy} and will never be updated"
+              "channels.${c}: hosts ${quoteList missed} are in no wave of rollout policy ${quote channels.${c}.rolloutPolicy}: its rollouts never dispatch them, so they stay on the closure they run"
             ]
-        ) channelNames;
+        ) (attrNames unselectedHosts);
 
-      warnings = emptyWarnings ++ budgetWarnings ++ usageWarnings;
+      warnings = emptyWarnings ++ budgetWarnings ++ skipWarnings ++ usageWarnings;
+
+      systemsReport =
+        "mkFleet: the fleet's systems have ${toString (length systemErrors)} error${
+          if length systemErrors == 1 then "" else "s"
+        }:\n"
+        + concatStringsSep "\n" (map (e: "  - ${e}") systemErrors);
 
       # ── outputs ──
       report =
@@ -860,9 +1054,29 @@ let
       inherit warnings errors;
       # host name → its system's toplevel derivation, for hosts that have one (mkHost or
       # `toplevel = ...`): what convoy-release builds and pushes to the binary cache.
+      # The checks that need a host's NixOS system evaluated run here, not in `.resolved`.
       systems = checked (
-        mapAttrs (_: h: h.toplevel) (util.filterAttrs (_: h: h.toplevel != null) hosts)
+        if systemErrors != [ ] then
+          throw systemsReport
+        else
+          util.filterAttrs (_: t: t != null) (mapAttrs (_: systemOf) hosts)
       );
+      # channel → the hosts no wave of its rollout policy selects (never dispatched by
+      # its rollouts; the warning above names them). Checked against the waves policy in
+      # policies/conformance/tests/nix_agreement.rs.
+      unselectedHosts = checked unselectedHosts;
+      # channel → built-in policy name → the configuration it gets (the derived one, or
+      # the explicit `config`). Not checked: for tooling and the tests that run each
+      # built-in's validate-config on what mkFleet accepts or refuses.
+      builtinConfigs = mapAttrs (
+        _: c:
+        listToAttrs (
+          map (p: {
+            inherit (p) name;
+            value = if p.config != null then p.config else builtinConfig c p.name;
+          }) c.policies
+        )
+      ) channels;
     };
 
   # ── mergeFleets ────────────────────────────────────────────────────────────────────

@@ -1,6 +1,7 @@
 # Cycle detection for the host-edge and channel-edge graphs, with builtins only.
 # An edge { before, after } means `after` waits for `before`; a cycle means nothing on it
-# can ever start, so mkFleet refuses it and names every node on it.
+# can ever start, so mkFleet refuses it and names every node on it, in rollout order
+# (`before -> after`), starting at its smallest name.
 { util }:
 let
   inherit (builtins)
@@ -50,9 +51,23 @@ let
       [ ]
     else
       let
-        cycle = walk c edges [ (head (sortStrings c)) ];
+        cycle = rotated (walk c edges [ (head (sortStrings c)) ]);
       in
       [ cycle ] ++ cyclesOf (filter (n: !(elem n cycle)) c) edges;
+
+  # A cycle `[ x0 .. xk x0 ]` restarted at its smallest name, the way the edge policies'
+  # validate-config names it (convoy_policy_sdk::graph::in_rollout_order): the same
+  # cycle reads the same in Nix and in WASM.
+  rotated =
+    cycle:
+    let
+      open = builtins.genList (i: builtins.elemAt cycle i) (length cycle - 1);
+      smallest = head (sortStrings open);
+      from = util.firstIndex (n: n == smallest) open;
+      n = length open;
+      turned = builtins.genList (i: builtins.elemAt open (util.mod (from + i) n)) n;
+    in
+    turned ++ [ (head turned) ];
 in
 {
   # Every cycle found (each a list of names, first name repeated at the end), for edges

@@ -100,6 +100,20 @@ let
     else
       !(matches v host);
 
+  # Nesting depth of a well-formed selector, as `Selector::depth` counts it in the
+  # policies: 1 for a leaf, 1 + the deepest child for `and`/`or` (1 when empty) and `not`.
+  depth =
+    sel:
+    let
+      key = head (attrNames sel);
+    in
+    if elem key [ "and" "or" ] then
+      1 + builtins.foldl' (m: s: let d = depth s; in if d > m then d else m) 0 sel.${key}
+    else if key == "not" then
+      1 + depth sel.not
+    else
+      1;
+
   # Every node of a well-formed selector, depth first.
   nodes =
     sel:
@@ -138,6 +152,7 @@ in
   inherit
     keys
     shapeErrors
+    depth
     matches
     mentioned
     emptyParts

@@ -23,6 +23,17 @@ rec {
 
   concatMap = f: list: concatLists (map f list);
 
+  # a mod b, for a >= 0 and b > 0.
+  mod = a: b: a - (a / b) * b;
+
+  # The index of the first element satisfying `pred`, or null.
+  firstIndex =
+    pred: list:
+    let
+      go = i: if i >= length list then null else if pred (builtins.elemAt list i) then i else go (i + 1);
+    in
+    go 0;
+
   mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (attrNames attrs);
 
   concatMapAttrs = f: attrs: concatLists (mapAttrsToList f attrs);

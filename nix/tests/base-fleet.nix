@@ -23,11 +23,25 @@ let
       };
     };
     channels = {
+      # Every built-in, so that `builtinConfigs` holds what each would be handed
+      # (policies/conformance/tests/nix_agreement.rs runs their validate-config on it).
       stable = {
         rolloutPolicy = "staged";
         policies = [
           {
+            name = "waves";
+            kind = "rollout";
+          }
+          {
+            name = "channel-edges";
+            kind = "gate";
+          }
+          {
             name = "host-edges";
+            kind = "gate";
+          }
+          {
+            name = "disruption-budget";
             kind = "gate";
           }
           {
@@ -39,6 +53,10 @@ let
       canary = {
         rolloutPolicy = "staged";
         policies = [
+          {
+            name = "waves";
+            kind = "rollout";
+          }
           {
             name = "health";
             kind = "health";

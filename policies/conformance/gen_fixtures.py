@@ -106,10 +106,25 @@ waves("never_seen_host_is_skipped_counting_from_wave_start",
       {"now": NOW, "rollout": rollout(), "hosts": [host("web1", seen=None, cur=None), done("web2")]},
       both(lambda o: o["step"] == "Converge", note("never seen")))
 waves("offline_in_flight_host_does_not_block_promotion",
-      "a dispatched host that went silent past the threshold is skipped, so its wave promotes",
+      "a dispatched canary that went silent past the threshold is skipped; the other canary soaked, so the wave promotes",
+      dict(CANARY, skipOfflineAfterMinutes=20),
+      {"now": NOW, "rollout": rollout(), "hosts": [host("web1", tags=["canary"], phase="Activating", since=NOW - 3000, seen=NOW - 3000), done("web4", tags=["canary"])] + FLEET[1:]},
+      both(lambda o: o["step"] == {"Promote": 1}, note("skipped web1"), note("1 of 2 host(s) soaked, 1 skipped")))
+waves("wave_whose_every_host_was_skipped_halts",
+      "the canary wave's only host is offline past the threshold: nobody was updated, so the wave is not done and the rollout halts, naming it",
       dict(CANARY, skipOfflineAfterMinutes=20),
       {"now": NOW, "rollout": rollout(), "hosts": [host("web1", tags=["canary"], phase="Activating", since=NOW - 3000, seen=NOW - 3000)] + FLEET[1:]},
-      both(lambda o: o["step"] == {"Promote": 1}, note("skipped web1")))
+      both(step("Halt"), cands(), lambda o: "no host was updated" in o["step"]["Halt"] and "web1" in o["step"]["Halt"]))
+waves("wave_of_only_quarantined_and_tolerated_failures_halts",
+      "a wave whose hosts are a tolerated failure and a quarantined host updated nobody: halt, not promote",
+      {"strategy": "staged", "maxFailuresPerWave": 1, "waves": [{"name": "web", "selector": {"tags": ["web"]}, "soakMinutes": 5}, {"name": "db", "selector": {"tags": ["db"]}}]},
+      {"now": NOW, "rollout": rollout(), "hosts": [host("db1", tags=["db"]), host("web1", tags=["web"], phase="Failed", cur=NEW), host("web2", tags=["web"], phase="Quarantined")]},
+      both(step("Halt"), cands(), lambda o: "no host was updated; all 2 skipped" in o["step"]["Halt"]))
+waves("converge_names_every_skipped_host",
+      "the last wave converges with web2 offline (skipped) and canary web1 quarantined since wave 0: the notes count and name both",
+      dict(CANARY, skipOfflineAfterMinutes=30),
+      {"now": NOW, "rollout": rollout(wave=1), "hosts": [host("web1", tags=["canary"], phase="Quarantined"), done("web0", tags=["canary"]), host("web2", seen=NOW - 7200), done("web3")]},
+      both(lambda o: o["step"] == "Converge", note("converged with 2 host(s) not updated"), note("not updated: web1: quarantined"), note("not updated: web2: offline")))
 waves("failed_host_halts",
       "a failed host in the current wave halts the rollout (onHealthFailure halt), dispatching nothing",
       CANARY, {"now": NOW, "rollout": rollout(), "hosts": [host("web1", tags=["canary"], cur=NEW, phase="Failed", since=NOW - 60)] + FLEET[1:]},
@@ -142,11 +157,22 @@ waves("quarantined_and_targetless_hosts_are_skipped",
       {"strategy": "all-at-once"},
       {"now": NOW, "rollout": rollout(), "hosts": [host("web1", phase="Quarantined"), host("web2", target=None), done("web3")]},
       both(lambda o: o["step"] == "Converge", note("skipped web1: quarantined"), note("skipped web2: no target closure")))
-waves("host_matching_no_wave_joins_the_last_wave",
-      "db1 matches neither wave selector, so the last wave takes it",
-      {"strategy": "canary", "waves": [{"name": "canary", "selector": {"hosts": ["web1"]}}, {"name": "web", "selector": {"tags": ["web"]}}]},
+NO_DB = {"strategy": "canary", "waves": [{"name": "canary", "selector": {"hosts": ["web1"]}}, {"name": "web", "selector": {"tags": ["web"]}}]}
+waves("host_matching_no_wave_is_never_dispatched",
+      "db1 matches neither wave selector: the rollout does not update it (the selectors say what the operator meant)",
+      NO_DB,
       {"now": NOW, "rollout": rollout(wave=1), "hosts": [host("db1", tags=["db"]), done("web1", tags=["web"]), host("web2", tags=["web"])]},
-      both(step("Hold"), cands("db1", "web2")))
+      both(step("Hold"), cands("web2")))
+waves("host_matching_no_wave_is_named_at_convergence",
+      "the last wave done, the rollout converges without db1, which is in no wave, and names it",
+      NO_DB,
+      {"now": NOW, "rollout": rollout(wave=1), "hosts": [host("db1", tags=["db"]), done("web1", tags=["web"]), done("web2", tags=["web"])]},
+      both(lambda o: o["step"] == "Converge", cands(), note("not updated: db1: in no wave of the rollout")))
+waves("failed_host_in_no_wave_does_not_halt",
+      "a failed host that no wave selects is not part of the rollout: it neither halts it nor is dispatched",
+      NO_DB,
+      {"now": NOW, "rollout": rollout(wave=1), "hosts": [host("db1", tags=["db"], phase="Failed", cur=NEW), done("web1", tags=["web"]), host("web2", tags=["web"])]},
+      both(step("Hold"), cands("web2")))
 waves("hosts_of_other_channels_are_ignored",
       "a staging host in the snapshot is not part of the prod rollout",
       {"strategy": "all-at-once"},
@@ -383,6 +409,74 @@ attest("empty_config_quarantines_after_three_bad",
        "Warn", ["Invalid", "Invalid", "Invalid"], standing("Quarantine"), cfg={})
 case("waves", "rollout", "validate_refuses_an_empty_config",
      "a rollout needs waves: {} (staged, no wave) is refused", {}, check=err("at least one wave"))
+
+
+# ---------------------------------------------------------------- time boundaries
+# One convention for every built-in: a threshold of T seconds is reached when the elapsed
+# time is at least T. Each boundary is pinned at T - 1, T and T + 1 seconds.
+TIMEOUT = dict(CANARY, healthGate={"policy": "health", "timeoutMinutes": 15})
+for when, off, expect in (("one_second_before_holds", 899, "Hold"), ("at_exactly_the_timeout_halts", 900, "Halt"), ("one_second_after_halts", 901, "Halt")):
+    waves(f"health_gate_timeout_{when}",
+          f"a canary in its confirm window for {off}s with healthGate.timeoutMinutes 15 (900s): the timeout is reached at 900s",
+          TIMEOUT, {"now": NOW, "rollout": rollout(), "hosts": [host("web1", tags=["canary"], cur=NEW, phase="ConfirmWindow", since=NOW - off)] + FLEET[1:]},
+          step(expect))
+for when, off, expect in (("one_second_before_holds", 1799, "Hold"), ("at_exactly_the_soak_time_promotes", 1800, "Promote"), ("one_second_after_promotes", 1801, "Promote")):
+    waves(f"soak_{when}",
+          f"a canary healthy for {off}s of a 30-minute (1800s) soak: soaked at 1800s",
+          CANARY, {"now": NOW, "rollout": rollout(), "hosts": [done("web1", tags=["canary"], phase="Healthy", since=NOW - off)] + FLEET[1:]},
+          step(expect))
+for when, off, skipped in (("one_second_before_is_dispatched", 1799, False), ("at_exactly_the_threshold_is_skipped", 1800, True), ("one_second_after_is_skipped", 1801, True)):
+    waves(f"offline_{when}",
+          f"web1 silent for {off}s with skipOfflineAfterMinutes 30 (1800s): offline at 1800s; web2 soaked",
+          {"strategy": "all-at-once", "skipOfflineAfterMinutes": 30},
+          {"now": NOW, "rollout": rollout(), "hosts": [host("web1", seen=NOW - off), done("web2")]},
+          both(lambda o: o["step"] == "Converge", note("not updated: web1: offline")) if skipped else both(step("Hold"), cands("web1")))
+for when, off, expect in (("one_second_before_is_fresh", 299, "Healthy"), ("at_exactly_the_max_age_is_stale", 300, "Pending"), ("one_second_after_is_stale", 301, "Pending")):
+    health(f"result_age_{when}",
+           f"api's latest pass is {off}s old with maxResultAgeSeconds 300: stale at 300s",
+           dict(HC, maxResultAgeSeconds=300), [probe("api", NOW - off, True), probe("units", NOW - 20, True)], status(expect))
+GRACE1 = {"required": ["api"], "consecutiveFailures": 1, "graceSeconds": 120}
+for when, off, expect in (("one_second_before_does_not_count", 119, "Pending"), ("at_exactly_the_grace_end_counts", 120, "Unhealthy"), ("one_second_after_counts", 121, "Unhealthy")):
+    health(f"grace_{when}",
+           f"one failure {off}s after activation with graceSeconds 120 and consecutiveFailures 1: the grace period ends at 120s",
+           GRACE1, [probe("api", ACT + off, False)], status(expect), now=ACT + 130)
+
+# ---------------------------------------------------------------- settled: done or skipped, for edges as for waves
+gate("channel-edges", "offline_upstream_host_does_not_block_forever",
+     "staging converged but ci2 has been silent for an hour (the default skip threshold): skipped, as the waves policy skips it, so prod goes",
+     CE, ["web1"], [done("ci1", channel="staging", phase="Converged"), host("ci2", channel="staging", seen=NOW - 3600), host("web1")],
+     [rollout("r-staging-42", "staging", state="Converged")], admitted("web1"))
+gate("channel-edges", "upstream_host_silent_below_the_threshold_blocks",
+     "ci2 silent for 3599s, one second short of the default skip threshold: prod still waits",
+     CE, ["web1"], [done("ci1", channel="staging", phase="Converged"), host("ci2", channel="staging", seen=NOW - 3599), host("web1")],
+     [rollout("r-staging-42", "staging", state="Converged")], refused("web1"))
+gate("channel-edges", "configured_skip_threshold_applies_to_upstream_hosts",
+     "skipOfflineAfterMinutes 10: ci2 silent for 10 minutes is skipped",
+     dict(CE, skipOfflineAfterMinutes=10), ["web1"], [done("ci1", channel="staging", phase="Converged"), host("ci2", channel="staging", seen=NOW - 600), host("web1")],
+     [], admitted("web1"))
+gate("host-edges", "offline_gating_host_does_not_block_forever",
+     "db1 has been silent for two hours: skipped as the waves policy skips it, so db2 goes",
+     HE, ["db2"], [host("db1", seen=NOW - 7200), host("db2")], [], admitted("db2"))
+gate("host-edges", "quarantined_gating_host_does_not_block",
+     "db1 is quarantined (the waves policy skips it): db2 does not wait for it",
+     HE, ["db2"], [host("db1", phase="Quarantined"), host("db2")], [], admitted("db2"))
+gate("host-edges", "failed_gating_host_blocks_even_when_silent",
+     "db1 failed and went silent: a failure is never settled, db2 waits",
+     HE, ["db2"], [host("db1", cur=NEW, phase="Failed", seen=NOW - 7200), host("db2")], [], refused("db2"))
+case("host-edges", "gate", "validate_refuses_a_zero_skip_threshold",
+     "skipOfflineAfterMinutes must be at least 1", dict(HE, skipOfflineAfterMinutes=0), check=err("at least 1"))
+
+# ---------------------------------------------------------------- budgets: a soaking host is in flight
+gate("disruption-budget", "soaking_host_counts_as_in_flight",
+     "web1 is healthy on the new closure but still soaking: it holds a slot of maxInFlight 2, so only one more host goes",
+     {"budgets": [{"name": "web", "selector": {"tags": ["web"]}, "maxInFlight": 2}]},
+     ["web2", "web3"], [done("web1", tags=["web"], phase="Healthy", since=NOW - 60)] + web(3)[1:], [rollout()],
+     both(admitted("web2"), refused("web3")))
+gate("disruption-budget", "soaked_host_frees_its_slot",
+     "web1 soaked: it no longer counts, both candidates fit maxInFlight 2",
+     {"budgets": [{"name": "web", "selector": {"tags": ["web"]}, "maxInFlight": 2}]},
+     ["web2", "web3"], [done("web1", tags=["web"], phase="Soaked")] + web(3)[1:], [rollout()],
+     admitted("web2", "web3"))
 
 
 def path(policy, name):

@@ -1,10 +1,12 @@
 //! The channel-edges gate as a pure function of its configuration and the snapshot.
 //!
 //! A channel has **converged** when no rollout of it is active (any state but
-//! `Converged`) and every one of its hosts that has a target closure runs it with nothing
-//! left to do ([`HostRef::is_converged`](convoy_policy_sdk::HostRef::is_converged));
-//! quarantined hosts are left out, since they cannot converge until attestation clears
-//! them. A channel with no host has converged.
+//! `Converged`) and every one of its hosts is settled
+//! ([`Progress::is_settled`](convoy_policy_sdk::Progress::is_settled)): done, or skipped
+//! the way the waves policy skips it — no target closure, quarantined (it cannot converge
+//! until attestation clears it), or offline past `skipOfflineAfterMinutes` (an upstream
+//! host that never comes back does not block downstream channels forever). A channel with
+//! no host has converged.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -12,7 +14,7 @@ use std::collections::BTreeMap;
 use convoy_policy_sdk::eval::gate_each;
 use convoy_policy_sdk::graph::EdgesConfig;
 use convoy_policy_sdk::{
-    ConfigError, GateInput, GatePolicy, HostPhase, Policy, RolloutState, Snapshot, Verdict,
+    ConfigError, GateInput, GatePolicy, Policy, RolloutState, Snapshot, Thresholds, Verdict,
 };
 
 /// Configuration of the channel-edges gate: the fleet's channelEdges.
@@ -33,12 +35,13 @@ impl GatePolicy for ChannelEdges {
     fn admit(cfg: &Config, input: &GateInput) -> Verdict {
         let graph = cfg.graph();
         // Each gating channel's state is computed once, whatever the number of candidates.
+        let thresholds = cfg.thresholds();
         let mut waiting: BTreeMap<&str, Option<String>> = BTreeMap::new();
         for befores in graph.values() {
             for before in befores {
-                waiting
-                    .entry(before)
-                    .or_insert_with(|| not_converged(before, &input.snapshot));
+                waiting.entry(before).or_insert_with(|| {
+                    not_converged(before, &input.snapshot, input.now, &thresholds)
+                });
             }
         }
         // A candidate's answer depends on its channel alone: each waiting channel's
@@ -72,7 +75,12 @@ impl GatePolicy for ChannelEdges {
 }
 
 /// Why `channel` has not converged, or `None` if it has.
-fn not_converged(channel: &str, snapshot: &Snapshot) -> Option<String> {
+fn not_converged(
+    channel: &str,
+    snapshot: &Snapshot,
+    now: u64,
+    thresholds: &Thresholds,
+) -> Option<String> {
     if let Some(r) = snapshot
         .active()
         .iter()
@@ -82,8 +90,7 @@ fn not_converged(channel: &str, snapshot: &Snapshot) -> Option<String> {
     }
     let mut pending = snapshot
         .hosts_on(channel)
-        .filter(|h| h.target_closure.is_some())
-        .filter(|h| h.phase != HostPhase::Quarantined && !h.is_converged());
+        .filter(|h| !h.progress(now, thresholds).is_settled());
     let first = pending.next()?;
     Some(format!(
         "{} host(s) not converged, first {} ({:?})",

@@ -4,8 +4,9 @@
 //! (across channels); its **limit** is the smaller of `maxInFlight` and
 //! `pct_of(group size, maxInFlightPct)` (floor, at least 1); **in flight** counts the
 //! group's hosts that are disrupted now ([`HostPhase::is_disrupted`]: dispatched,
-//! activating, in their confirm window, or failed and not yet reverted), whichever rollout
-//! dispatched them. Candidates are admitted in candidate order while every budget that
+//! activating, in their confirm window, soaking — `healthy` and not yet `soaked` — or
+//! failed and not yet reverted), whichever rollout dispatched them. A soaking host counts:
+//! it has not proven the new closure yet and may still fail. Candidates are admitted in candidate order while every budget that
 //! matches them has room; each admission takes a slot in each of those budgets. A
 //! candidate that is already disrupted holds its slot and is admitted.
 #![forbid(unsafe_code)]

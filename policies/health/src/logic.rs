@@ -3,18 +3,21 @@
 //! Only results taken at or after activation count (older ones judge the previous
 //! generation). For each required probe, in configuration order (by name when `required`
 //! is omitted and every probe that reported is required):
-//! - no result yet, or the latest older than `maxResultAgeSeconds` → **pending**;
-//! - the trailing run of failures taken after the grace period (`activated-at +
-//!   graceSeconds`) reaches `consecutiveFailures` → **unhealthy**;
+//! - no result yet, or the latest at least `maxResultAgeSeconds` old → **pending**;
+//! - the trailing run of failures taken after the grace period (at or after
+//!   `activated-at + graceSeconds`) reaches `consecutiveFailures` → **unhealthy**;
 //! - the latest result passed → this probe is fine;
 //! - otherwise (failing, below the threshold or within the grace period) → **pending**.
 //!
 //! The host is unhealthy if any probe is, else pending if any probe is, else healthy. The
-//! reason names the first deciding probe. A host not activated yet is pending.
+//! reason names the first deciding probe. A host not activated yet is pending. Every time
+//! boundary is reached at `elapsed ≥ threshold`, as in every built-in
+//! ([`convoy_policy_sdk::progress::reached`]).
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeSet;
 
+use convoy_policy_sdk::progress::reached;
 use convoy_policy_sdk::{
     ConfigError, HealthInput, HealthPolicy, HealthStatus, HealthVerdict, Policy, ProbeKind,
     ProbeResult,
@@ -36,7 +39,7 @@ pub struct Config {
     /// Seconds after activation during which failures do not count.
     #[serde(default)]
     pub grace_seconds: u64,
-    /// A latest result older than this is stale and counts as missing (`null`: never).
+    /// A latest result at least this old is stale and counts as missing (`null`: never).
     #[serde(default)]
     pub max_result_age_seconds: Option<u64>,
 }
@@ -97,7 +100,6 @@ impl HealthPolicy for Health {
         let Some(activated) = input.activated_at else {
             return verdict(HealthStatus::Pending, "not activated yet".to_owned());
         };
-        let grace_end = activated.saturating_add(cfg.grace_seconds);
         let required: Vec<&str> = match &cfg.required {
             Some(names) => names.iter().map(String::as_str).collect(),
             None => {
@@ -118,7 +120,7 @@ impl HealthPolicy for Health {
         };
         let mut first_pending = None;
         for name in required.iter().copied() {
-            match judge(cfg, input.now, activated, grace_end, name, &input.results) {
+            match judge(cfg, input.now, activated, name, &input.results) {
                 Probe::Unhealthy(why) => return verdict(HealthStatus::Unhealthy, why),
                 Probe::Pending(why) => {
                     first_pending.get_or_insert(why);
@@ -140,14 +142,7 @@ fn verdict(status: HealthStatus, reason: String) -> HealthVerdict {
     HealthVerdict { status, reason }
 }
 
-fn judge(
-    cfg: &Config,
-    now: u64,
-    activated: u64,
-    grace_end: u64,
-    name: &str,
-    all: &[ProbeResult],
-) -> Probe {
+fn judge(cfg: &Config, now: u64, activated: u64, name: &str, all: &[ProbeResult]) -> Probe {
     let mut results: Vec<&ProbeResult> = all
         .iter()
         .filter(|r| r.probe == name && r.at >= activated)
@@ -160,16 +155,17 @@ fn judge(
     let what = format!("{} probe {name}", kind(latest.kind));
     if let Some(max_age) = cfg.max_result_age_seconds {
         let age = now.saturating_sub(latest.at);
-        if age > max_age {
+        if reached(age, max_age) {
             return Probe::Pending(format!(
-                "{what}: latest result is {age}s old (max {max_age}s)"
+                "{what}: latest result is {age}s old (stale at {max_age}s)"
             ));
         }
     }
+    let after_grace = |r: &ProbeResult| reached(r.at.saturating_sub(activated), cfg.grace_seconds);
     let failures = results
         .iter()
         .rev()
-        .take_while(|r| !r.passed && r.at >= grace_end)
+        .take_while(|r| !r.passed && after_grace(r))
         .count();
     if failures >= cfg.consecutive_failures as usize {
         return Probe::Unhealthy(format!(
@@ -179,7 +175,7 @@ fn judge(
     }
     if latest.passed {
         Probe::Fine
-    } else if latest.at < grace_end {
+    } else if !after_grace(latest) {
         Probe::Pending(format!(
             "{what} failing within the grace period: {}",
             latest.detail

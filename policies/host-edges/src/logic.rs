@@ -7,7 +7,7 @@ use std::ops::Range;
 use convoy_policy_sdk::eval::gate_each;
 use convoy_policy_sdk::graph::EdgesConfig;
 use convoy_policy_sdk::{
-    ConfigError, GateInput, GatePolicy, HostId, HostRef, Policy, Snapshot, Verdict,
+    ConfigError, GateInput, GatePolicy, HostId, HostRef, Policy, Snapshot, Thresholds, Verdict,
 };
 
 /// Configuration of the host-edges gate: the fleet's edges.
@@ -31,11 +31,12 @@ impl GatePolicy for HostEdges {
         // Each gating host's state is looked up once, and each waiting host's refusal
         // found once, whatever the number of candidates: a candidate costs one lookup by
         // id, no string compared.
+        let thresholds = cfg.thresholds();
         let mut states: BTreeMap<&str, Option<String>> = BTreeMap::new();
         for before in graph.values().flatten() {
             states
                 .entry(before)
-                .or_insert_with(|| waits_for(snapshot, before));
+                .or_insert_with(|| waits_for(snapshot, input.now, &thresholds, before));
         }
         let mut waiting: BTreeMap<HostId, &str> = BTreeMap::new();
         for (after, befores) in &graph {
@@ -55,13 +56,14 @@ impl GatePolicy for HostEdges {
     }
 }
 
-/// Why a host waits for `before`, or `None` if `before` has converged.
-fn waits_for(snapshot: &Snapshot, before: &str) -> Option<String> {
+/// Why a host waits for `before`, or `None` if `before` has converged: it is settled
+/// ([`Progress::is_settled`](convoy_policy_sdk::Progress::is_settled)) — done, or skipped as the waves policy skips it.
+fn waits_for(snapshot: &Snapshot, now: u64, t: &Thresholds, before: &str) -> Option<String> {
     match snapshot.position(before).and_then(|id| snapshot.host(id)) {
         None => Some(format!(
             "waits for host {before}, which is not in the fleet snapshot"
         )),
-        Some(h) if !h.is_converged() => Some(format!(
+        Some(h) if !h.progress(now, t).is_settled() => Some(format!(
             "waits for host {before} to converge ({before} is {})",
             progress(&h)
         )),
@@ -88,9 +90,7 @@ fn named(snapshot: &Snapshot, name: &str) -> Range<u32> {
 
 /// How far a not-yet-converged host is, in words.
 pub(crate) fn progress(h: &HostRef) -> String {
-    if h.target_closure.is_none() {
-        "without a target closure".to_owned()
-    } else if h.on_target() {
+    if h.on_target() {
         format!("{} on its target closure", h.phase.as_str())
     } else {
         format!("{}, not yet on its target closure", h.phase.as_str())
@@ -194,7 +194,7 @@ mod tests {
             r#"{"edges":[{"before":"b","after":"a"},{"before":"a","after":"b"}]}"#,
         )
         .expect_err("cycle");
-        assert!(err.contains("a → b → a"), "{err}");
+        assert!(err.contains("cycle in host edges: a -> b -> a"), "{err}");
         assert!(validate_config::<HostEdges>(r#"{"edges":[{"before":"a","after":"a"}]}"#).is_err());
     }
 }

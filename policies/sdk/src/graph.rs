@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use crate::ConfigError;
+use crate::progress::{DEFAULT_SKIP_OFFLINE_AFTER_MINUTES, Thresholds};
 
 /// The configuration of an edge gate, `{"edges": [{"before", "after"}]}`: the shape of
 /// `edges` and `channelEdges` in fleet.resolved.json.
@@ -16,6 +17,12 @@ pub struct EdgesConfig {
     /// Ordering constraints.
     #[serde(default)]
     pub edges: Vec<Edge>,
+    /// A `before` host silent this long is skipped, as the waves policy skips it: it does
+    /// not hold its `after` back forever. Default
+    /// [`DEFAULT_SKIP_OFFLINE_AFTER_MINUTES`](crate::progress::DEFAULT_SKIP_OFFLINE_AFTER_MINUTES),
+    /// the waves policy's default.
+    #[serde(default)]
+    pub skip_offline_after_minutes: Option<u32>,
 }
 
 /// `after` waits until `before` has converged.
@@ -38,9 +45,23 @@ impl EdgesConfig {
         )
     }
 
-    /// Refuses empty names, self-edges and cycles; `noun` names what the edges join
-    /// (`channel`, `host`) in the messages.
+    /// The thresholds by which an edge gate judges whether a `before` host has converged
+    /// ([`HostRef::progress`](crate::HostRef::progress)).
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds::for_gate(
+            self.skip_offline_after_minutes
+                .unwrap_or(DEFAULT_SKIP_OFFLINE_AFTER_MINUTES),
+        )
+    }
+
+    /// Refuses empty names, self-edges, cycles and a zero offline threshold; `noun` names
+    /// what the edges join (`channel`, `host`) in the messages.
     pub fn check(&self, noun: &str) -> Result<(), ConfigError> {
+        if self.skip_offline_after_minutes == Some(0) {
+            return Err(ConfigError::invalid(
+                "skipOfflineAfterMinutes must be at least 1",
+            ));
+        }
         for (i, e) in self.edges.iter().enumerate() {
             if e.before.is_empty() || e.after.is_empty() {
                 return Err(ConfigError::invalid(format!(
@@ -56,12 +77,29 @@ impl EdgesConfig {
         }
         match find_cycle(&self.graph()) {
             Some(cycle) => Err(ConfigError::invalid(format!(
-                "{noun} edges form a cycle: {}",
-                cycle.join(" → ")
+                "cycle in {noun} edges: {}",
+                in_rollout_order(cycle).join(" -> ")
             ))),
             None => Ok(()),
         }
     }
+}
+
+/// A cycle of the `waiter → waits for` graph, as mkFleet names it (`nix/lib/graph.nix`):
+/// in rollout order (`before -> after`, each name going before the next), starting and
+/// ending at its smallest name. `[a, b, a]` (a waits for b, b for a) stays `[a, b, a]`;
+/// `[c, b, a, c]` (c waits for b …) becomes `[a, b, c, a]`.
+pub fn in_rollout_order(mut cycle: Vec<String>) -> Vec<String> {
+    // The path repeats its first name at the end: drop it, reverse, rotate, close.
+    cycle.pop();
+    cycle.reverse();
+    if let Some(start) = (0..cycle.len()).min_by(|&a, &b| cycle[a].cmp(&cycle[b])) {
+        cycle.rotate_left(start);
+    }
+    if let Some(first) = cycle.first().cloned() {
+        cycle.push(first);
+    }
+    cycle
 }
 
 /// `waiter → the things it waits for`, sorted and deduplicated.
@@ -143,6 +181,43 @@ mod tests {
         );
         let self_loop = waits_for([("a", "a")]);
         assert_eq!(find_cycle(&self_loop), Some(vec!["a".into(), "a".into()]));
+    }
+
+    #[test]
+    fn cycles_are_named_in_rollout_order_from_the_smallest_name() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // prod waits for staging, staging for dev, dev for prod: the rollout order is
+        // dev -> staging -> prod -> dev, the way mkFleet writes it.
+        let cyclic = waits_for([("prod", "staging"), ("staging", "dev"), ("dev", "prod")]);
+        let cycle = find_cycle(&cyclic).expect("cycle");
+        assert_eq!(
+            in_rollout_order(cycle).join(" -> "),
+            "dev -> staging -> prod -> dev"
+        );
+        assert_eq!(
+            in_rollout_order(names(&["b", "a", "b"])),
+            names(&["a", "b", "a"])
+        );
+        assert_eq!(in_rollout_order(names(&["a", "a"])), names(&["a", "a"]));
+        let err = EdgesConfig {
+            skip_offline_after_minutes: None,
+            edges: vec![
+                Edge {
+                    before: "web1".into(),
+                    after: "db1".into(),
+                },
+                Edge {
+                    before: "db1".into(),
+                    after: "web1".into(),
+                },
+            ],
+        }
+        .check("host")
+        .expect_err("a cycle");
+        assert_eq!(
+            err.to_string(),
+            "config: cycle in host edges: db1 -> web1 -> db1"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! as [`HostRef`] views that borrow their strings from the snapshot ([`snapshot`]), and
 //! [`call`] converts the by-name form of fixtures and call files. The SDK also parses the
 //! canonical JSON configuration ([`config`]); evaluates [`Selector`]s; rounds percentages
-//! ([`pct`]); and, on `wasm32`, exports a policy as a component with one macro per world
+//! ([`pct`]); judges a host's progress and every time boundary the same way for every
+//! built-in ([`progress`]); and, on `wasm32`, exports a policy as a component with one macro per world
 //! ([`export_rollout!`], [`export_gate!`], [`export_health!`], [`export_attestation!`]),
 //! sending each decision's reasons as one table ([`reasons`]).
 //!
@@ -27,6 +28,7 @@ pub mod graph;
 #[doc(hidden)]
 pub mod mem;
 pub mod pct;
+pub mod progress;
 pub mod reasons;
 pub mod selector;
 pub mod snapshot;
@@ -45,6 +47,7 @@ pub mod bump;
 pub use call::{GateCall, NamedPlan, NamedVerdict, RolloutCall, UnknownHost};
 pub use config::{ConfigError, parse_config};
 pub use eval::{AttestationPolicy, GatePolicy, HealthPolicy, Policy, RolloutPolicy};
+pub use progress::{Progress, Skip, Thresholds};
 pub use selector::Selector;
 pub use snapshot::{Columns, HostId, HostRef, Snapshot, StrId, Tags};
 pub use types::*;

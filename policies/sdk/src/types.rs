@@ -60,10 +60,12 @@ impl HostPhase {
         matches!(self, HostPhase::Failed | HostPhase::Reverted)
     }
 
-    /// Taking service capacity away right now: in flight, or failed and not yet reverted.
-    /// Disruption budgets count these.
+    /// Counted against disruption budgets: in flight, soaking (`healthy` on a new closure
+    /// that has not proven itself for the soak time yet), or failed and not yet reverted.
+    /// A soaking host counts because it may still fail and roll back: admitting another
+    /// host in its place could put more hosts at risk at once than the budget allows.
     pub fn is_disrupted(self) -> bool {
-        self.is_in_flight() || self == HostPhase::Failed
+        self.is_in_flight() || matches!(self, HostPhase::Healthy | HostPhase::Failed)
     }
 
     /// Confirmed healthy (soaking, soaked or converged).

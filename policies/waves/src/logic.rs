@@ -1,32 +1,38 @@
 //! The waves rollout policy as a pure function of its configuration and the snapshot.
 //!
 //! **Waves.** Each host of the rollout's channel belongs to the first wave whose selector
-//! matches it; a host no selector matches belongs to the last wave (the last wave catches
-//! the rest, so a converged rollout leaves no host behind).
+//! matches it. A host no selector matches is in no wave: this rollout never dispatches it
+//! (the selectors say what the operator meant; mkFleet warns about such hosts, and the
+//! converge notes name them).
 //!
-//! **A tick**, for the current wave `w`:
+//! **A tick**, for the current wave `w` (hosts judged by the SDK's
+//! [`HostRef::progress`], the definition the edge gates share; every time threshold is
+//! reached at `elapsed ≥ threshold`):
 //! 1. Failures: hosts of waves `0..=w` that failed or reverted, or that have been stuck in
-//!    `Dispatched`/`Activating`/`ConfirmWindow` longer than `healthGate.timeoutMinutes`.
+//!    `Dispatched`/`Activating`/`ConfirmWindow` for at least `healthGate.timeoutMinutes`.
 //!    More than `maxFailuresPerWave` in one wave → `Halt` or `RollbackAndHalt`
 //!    (`onHealthFailure`). Tolerated failures are skipped and noted.
-//! 2. Each host of wave `w`, by name: without a target closure, or quarantined → skipped
-//!    (noted); **done** when on its target closure and soaked (phase `Soaked`/`Converged`,
-//!    or `Healthy` for at least the wave's `soakMinutes`, or `Idle` — it already ran the
-//!    target); **offline** — silent (since its last check-in, or since the wave started if
-//!    it never checked in) for `skipOfflineAfterMinutes` or more — → skipped (noted); in
-//!    flight or soaking → waited for; otherwise (`Idle` or confirmed on an older closure)
-//!    → a **candidate** to dispatch now.
-//! 3. Anything to dispatch or wait for → `Hold` with the candidates; else `Promote(w+1)`,
-//!    or `Converge` after the last wave. An empty wave is promoted at once (noted).
+//! 2. Each host of wave `w`: without a target closure → not part of the rollout (noted);
+//!    **done** when on its target closure and soaked (`Soaked`/`Converged`/`Idle`, or
+//!    `Healthy` for at least the wave's `soakMinutes`); **skipped** (noted) when
+//!    quarantined or **offline** — silent (since its last check-in, or since the wave
+//!    started if it never checked in) for at least `skipOfflineAfterMinutes`; in flight
+//!    or soaking → waited for; otherwise → a **candidate** to dispatch now.
+//! 3. Anything to dispatch or wait for → `Hold` with the candidates. Else, if the wave
+//!    has hosts to update and none of them was updated (every one skipped) → `Halt`:
+//!    a wave of skipped hosts is not done. Else `Promote(w+1)`, or `Converge` after the
+//!    last wave, with one note `not updated: <host>: <why>` per host of the channel the
+//!    rollout leaves behind. A wave with no host to update is promoted at once (noted).
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::{self, Display, Write as _};
 
+use convoy_policy_sdk::progress::{DEFAULT_SKIP_OFFLINE_AFTER_MINUTES, minutes, reached};
 use convoy_policy_sdk::{
-    Candidate, ConfigError, HostPhase, HostRef, Plan, Policy, RolloutInput, RolloutPolicy,
-    RolloutState, Selector, Step,
+    Candidate, ConfigError, HostPhase, HostRef, Plan, Policy, Progress, RolloutInput,
+    RolloutPolicy, RolloutState, Selector, Skip, Step, Thresholds,
 };
 use serde::Deserialize;
 
@@ -56,7 +62,7 @@ pub struct Config {
 }
 
 fn default_skip_offline() -> u32 {
-    60
+    DEFAULT_SKIP_OFFLINE_AFTER_MINUTES
 }
 
 /// The shape of a rollout.
@@ -181,29 +187,13 @@ fn wave_name(w: &Wave, index: usize) -> String {
     w.name.clone().unwrap_or_else(|| format!("wave {index}"))
 }
 
-fn minutes(m: u32) -> u64 {
-    u64::from(m) * 60
-}
-
 /// What one host of the current wave means for this tick. Reasons are words only when
 /// they reach the output: a wave of 10,000 in-flight hosts names five of them.
 enum Status<'h> {
-    Done,
-    Skipped(Skip<'h>),
-    Waiting(Wait),
-    Candidate,
-}
-
-/// Why a host of the current wave is passed over (a note names it).
-enum Skip<'h> {
+    /// Counted as failed but tolerated (`maxFailuresPerWave`): passed over, not updated.
     Tolerated(Failure<'h>),
-    NoTarget,
-    Quarantined,
-    Offline {
-        silent: u64,
-        last_seen: Option<u64>,
-        after: u64,
-    },
+    /// Everything else, as the SDK judges it for every built-in.
+    Progress(Progress),
 }
 
 /// What the wave waits for on a host.
@@ -234,26 +224,10 @@ struct Waiting<'h> {
     why: Wait,
 }
 
-impl Display for Skip<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Skip::Tolerated(failure) => write!(f, "{failure} (tolerated)"),
-            Skip::NoTarget => f.write_str("no target closure"),
-            Skip::Quarantined => f.write_str("quarantined"),
-            Skip::Offline {
-                silent,
-                last_seen,
-                after,
-            } => {
-                write!(f, "offline for {silent}s (")?;
-                match last_seen {
-                    Some(seen) => write!(f, "last seen {seen}")?,
-                    None => f.write_str("never seen")?,
-                }
-                write!(f, "), skipped after {after}s")
-            }
-        }
-    }
+/// A host of the wave that was passed over, with why.
+struct Passed<'h> {
+    host: &'h str,
+    why: String,
 }
 
 impl Display for Wait {
@@ -289,6 +263,19 @@ impl Display for Waiting<'_> {
     }
 }
 
+impl Display for Passed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.host, self.why)
+    }
+}
+
+/// The wave `h` belongs to: the first whose selector matches it. `None`: no wave selects
+/// it, so this rollout never dispatches it (the operator's selectors are what they meant;
+/// mkFleet warns about such hosts).
+fn wave_of(waves: &[Wave], h: &HostRef) -> Option<usize> {
+    waves.iter().position(|w| w.selector.matches(h))
+}
+
 impl RolloutPolicy for Waves {
     fn plan(cfg: &Config, input: &RolloutInput) -> Plan {
         let rollout = &input.rollout;
@@ -313,18 +300,21 @@ impl RolloutPolicy for Waves {
         // this tick. Of the failures and the hosts waited for, only what a reason names is
         // kept: the first few, and how many.
         let stuck_after = cfg.health_gate.as_ref().map(|g| minutes(g.timeout_minutes));
-        let soak = minutes(wave.soak_minutes);
-        let offline_after = minutes(cfg.skip_offline_after_minutes);
+        let thresholds = Thresholds {
+            soak: Some(minutes(wave.soak_minutes)),
+            offline_after: minutes(cfg.skip_offline_after_minutes),
+            never_seen_since: Some(rollout.wave_started_at),
+        };
         // Every candidate of the wave has the same reason: built once, not per host.
         let candidate_reason = format!("wave {current} ({name}): not on the target closure");
         let mut failed: Vec<Listed<Failure>> = (0..=current).map(|_| Listed::new()).collect();
-        let (mut members, mut done, mut waiting) = (0usize, 0usize, Listed::new());
+        let (mut members, mut targetless, mut done) = (0usize, 0usize, 0usize);
+        let (mut waiting, mut passed) = (Listed::new(), Listed::new());
         let (mut candidates, mut notes) = (Vec::new(), Vec::new());
         for h in input.hosts() {
-            let w = waves
-                .iter()
-                .position(|w| w.selector.matches(&h))
-                .unwrap_or(waves.len() - 1);
+            let Some(w) = wave_of(&waves, &h) else {
+                continue; // in no wave: not part of this rollout
+            };
             let Some(failed) = failed.get_mut(w) else {
                 continue; // a later wave
             };
@@ -336,18 +326,49 @@ impl RolloutPolicy for Waves {
                 continue;
             }
             members += 1;
-            let status = match failure {
-                Some(failure) => Status::Skipped(Skip::Tolerated(failure)),
-                None => status(&h, input.now, soak, offline_after, rollout.wave_started_at),
+            let status = match (failure, h.progress(input.now, &thresholds)) {
+                (Some(failure), _) => Status::Tolerated(failure),
+                // `failure` sees every failed host with a target: kept total all the same.
+                (None, Progress::Failed(phase)) => Status::Tolerated(Failure::Failed {
+                    host: h.name,
+                    phase,
+                }),
+                (None, progress) => Status::Progress(progress),
+            };
+            if let Status::Progress(Progress::Skipped(Skip::NoTarget)) = status {
+                // Not part of the rollout: noted, but it neither counts nor blocks.
+                targetless += 1;
+                notes.push(format!("skipped {}: {}", h.name, Skip::NoTarget));
+                continue;
+            }
+            let mut pass = |why: String| {
+                notes.push(format!("skipped {}: {why}", h.name));
+                passed.push(Passed { host: h.name, why });
             };
             match status {
-                Status::Done => done += 1,
-                Status::Skipped(why) => notes.push(format!("skipped {}: {why}", h.name)),
-                Status::Waiting(why) => waiting.push(Waiting { host: h.name, why }),
-                Status::Candidate => candidates.push(Candidate {
+                Status::Tolerated(failure) => pass(format!("{failure} (tolerated)")),
+                Status::Progress(Progress::Skipped(skip)) => pass(skip.to_string()),
+                Status::Progress(Progress::Done) => done += 1,
+                Status::Progress(Progress::Soaking { soaked_for, soak }) => waiting.push(Waiting {
+                    host: h.name,
+                    why: Wait::Soaking {
+                        soaked_for,
+                        soak: soak.unwrap_or_default(),
+                    },
+                }),
+                Status::Progress(Progress::InFlight(phase)) => waiting.push(Waiting {
+                    host: h.name,
+                    why: Wait::InFlight(phase),
+                }),
+                Status::Progress(Progress::OnTarget(phase)) => waiting.push(Waiting {
+                    host: h.name,
+                    why: Wait::OnTarget(phase),
+                }),
+                Status::Progress(Progress::Outdated) => candidates.push(Candidate {
                     host: h.id,
                     reason: candidate_reason.clone(),
                 }),
+                Status::Progress(Progress::Failed(_)) => {} // mapped to Tolerated above
             }
         }
 
@@ -369,7 +390,7 @@ impl RolloutPolicy for Waves {
         }
 
         // 2. Otherwise the current wave: hold, promote or converge.
-        let step = if !candidates.is_empty() || !waiting.is_empty() {
+        if !candidates.is_empty() || !waiting.is_empty() {
             let mut why = format!("wave {current} ({name}): {done} of {members} host(s) done");
             if !candidates.is_empty() {
                 why.push_str(&format!(", {} to dispatch", candidates.len()));
@@ -377,26 +398,75 @@ impl RolloutPolicy for Waves {
             if !waiting.is_empty() {
                 why.push_str(&format!(", waiting for {}", waiting.summarise(", ")));
             }
-            Step::Hold(why)
+            return Plan {
+                step: Step::Hold(why),
+                candidates,
+                notes,
+            };
+        }
+        // 3. A wave with hosts to update of which none was updated is not done: every one
+        //    was skipped (offline, quarantined, a tolerated failure). Converging or
+        //    promoting would hide them; the rollout halts and says why.
+        if done == 0 && !passed.is_empty() {
+            return Plan {
+                step: Step::Halt(format!(
+                    "wave {current} ({name}): no host was updated; all {} skipped: {}",
+                    passed.len(),
+                    passed.summarise("; ")
+                )),
+                candidates,
+                notes,
+            };
+        }
+        if members == targetless {
+            notes.push(format!("wave {current} ({name}) has no host to update"));
         } else {
-            if members == 0 {
-                notes.push(format!("wave {current} ({name}) has no host"));
-            } else {
-                notes.push(format!(
-                    "wave {current} ({name}) done: {done} of {members} host(s) soaked"
-                ));
+            let mut note = format!(
+                "wave {current} ({name}) done: {done} of {} host(s) soaked",
+                members - targetless
+            );
+            if !passed.is_empty() {
+                note.push_str(&format!(", {} skipped", passed.len()));
             }
-            if current + 1 < waves.len() {
-                Step::Promote(rollout.current_wave + 1)
-            } else {
-                Step::Converge
-            }
+            notes.push(note);
+        }
+        let step = if current + 1 < waves.len() {
+            Step::Promote(rollout.current_wave + 1)
+        } else {
+            not_updated(&waves, input, &thresholds, &mut notes);
+            Step::Converge
         };
         Plan {
             step,
             candidates,
             notes,
         }
+    }
+}
+
+/// On convergence, names every host of the channel that this rollout leaves without its
+/// target closure: one note `not updated: <host>: <why>` each (skipped offline or
+/// quarantined, a tolerated failure, in no wave), after a count. A converged rollout
+/// never hides a host; the control plane catches the skipped ones up when they return.
+fn not_updated(waves: &[Wave], input: &RolloutInput, t: &Thresholds, notes: &mut Vec<String>) {
+    let mut left = Vec::new();
+    for h in input.hosts() {
+        let why = match (wave_of(waves, &h), h.progress(input.now, t)) {
+            (_, Progress::Skipped(Skip::NoTarget)) => continue,
+            (None, _) => "in no wave of the rollout".to_owned(),
+            (Some(_), Progress::Done | Progress::Soaking { .. }) => continue,
+            (Some(_), Progress::Skipped(skip)) => skip.to_string(),
+            (Some(_), Progress::Failed(phase)) => format!("{} (tolerated)", phase.as_str()),
+            (Some(_), Progress::InFlight(phase) | Progress::OnTarget(phase)) => {
+                format!("{}, not confirmed", phase.as_str())
+            }
+            (Some(_), Progress::Outdated) => "not on its target closure".to_owned(),
+        };
+        left.push(format!("not updated: {}: {why}", h.name));
+    }
+    if !left.is_empty() {
+        notes.push(format!("converged with {} host(s) not updated", left.len()));
+        notes.append(&mut left);
     }
 }
 
@@ -471,61 +541,16 @@ fn failure<'h>(h: &HostRef<'h>, now: u64, stuck_after: Option<u64>) -> Option<Fa
     }
     let stuck_for = now.saturating_sub(h.phase_since);
     match stuck_after {
-        Some(limit) if h.phase.is_in_flight() && stuck_for >= limit => Some(Failure::Stuck {
-            host: h.name,
-            phase: h.phase,
-            stuck_for,
-            limit,
-        }),
+        Some(limit) if h.phase.is_in_flight() && reached(stuck_for, limit) => {
+            Some(Failure::Stuck {
+                host: h.name,
+                phase: h.phase,
+                stuck_for,
+                limit,
+            })
+        }
         _ => None,
     }
-}
-
-fn status<'h>(
-    h: &HostRef<'h>,
-    now: u64,
-    soak: u64,
-    offline_after: u64,
-    wave_started_at: u64,
-) -> Status<'h> {
-    if h.target_closure.is_none() {
-        return Status::Skipped(Skip::NoTarget);
-    }
-    if h.phase == HostPhase::Quarantined {
-        return Status::Skipped(Skip::Quarantined);
-    }
-    if h.on_target() {
-        match h.phase {
-            HostPhase::Soaked | HostPhase::Converged | HostPhase::Idle => return Status::Done,
-            HostPhase::Healthy => {
-                let soaked_for = now.saturating_sub(h.phase_since);
-                if soaked_for >= soak {
-                    return Status::Done;
-                }
-                return Status::Waiting(Wait::Soaking { soaked_for, soak });
-            }
-            _ => {}
-        }
-    }
-    let silent = match h.last_seen {
-        Some(seen) => now.saturating_sub(seen),
-        None => now.saturating_sub(wave_started_at),
-    };
-    if silent >= offline_after {
-        return Status::Skipped(Skip::Offline {
-            silent,
-            last_seen: h.last_seen,
-            after: offline_after,
-        });
-    }
-    if h.phase.is_in_flight() {
-        return Status::Waiting(Wait::InFlight(h.phase));
-    }
-    if h.on_target() {
-        // On target but neither confirmed nor in flight: wait for the agent's report.
-        return Status::Waiting(Wait::OnTarget(h.phase));
-    }
-    Status::Candidate
 }
 
 #[cfg(test)]

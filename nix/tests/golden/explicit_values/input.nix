@@ -47,7 +47,7 @@ convoy.mkFleet {
     ];
   };
   rolloutPolicies.one = {
-    strategy = "canary";
+    strategy = "staged";
     waves = [
       {
         selector.tags = [ "gpu" ];

@@ -5,7 +5,12 @@ let
   convoy = import ../../../lib;
   nixosSystem = args: {
     inherit args;
-    config.system.build.toplevel = "/nix/store/0c5z8ss6l8yqvgqpx0n3iybxrcdhg1fs-nixos-system-stub";
+    # A derivation, as a real NixOS system's toplevel is (mkFleet refuses anything else).
+    config.system.build.toplevel = builtins.derivation {
+      name = "nixos-system-stub";
+      inherit (args) system;
+      builder = "/bin/sh";
+    };
   };
   web = convoy.mkHost {
     inherit nixosSystem;

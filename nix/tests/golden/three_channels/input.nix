@@ -82,7 +82,9 @@ convoy.mkFleet {
       strategy = "canary";
       waves = [
         {
-          selector.hosts = [ "s2" ];
+          # The database first: s2 and s3 wait for it (edges), so it must not be in a
+          # later wave than they are (mkFleet refuses an edge against the wave order).
+          selector.hosts = [ "s1" ];
           soakMinutes = 60;
         }
         {
