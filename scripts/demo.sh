@@ -46,13 +46,17 @@ step "convoy-release publish: build systems, push closures, bundle policies, sig
   --policies-dir "$out/components" \
   --release-key "$out/keys/release.key" \
   --trust-root "$out/keys/trust-root.json" --org-root "$out/keys/org-root.pub" \
-  --out "$out/artifacts"
+  --out "$out/artifacts" --state "$out/ci/release-record.json"
 find "$out/artifacts" -type f | sed "s|$out/||" | sort
 
 step "audit: verify every artifact offline against the pinned org root"
 for artifact in fleet.resolved.json revocations.json policies/policy-bundle.json; do
   "$convoy" verify "$out/artifacts/$artifact" --org-root "$out/keys/org-root.pub" --trust-root "$out/keys/trust-root.json"
 done
+# …and as one release set (the fleet's snapshot names the revocations and the bundle),
+# recording what was accepted in a verifier state as an agent would.
+"$convoy" verify "$out/artifacts" --org-root "$out/keys/org-root.pub" --trust-root "$out/keys/trust-root.json" \
+  --state "$out/auditor-state.json"
 
 step "audit: which policy components a channel runs, and who signed them"
 "$convoy" policy inspect --bundle "$out/artifacts/policies" \
@@ -66,14 +70,15 @@ at = data.index(b'"web"') + 1
 data[at] ^= 0x01
 open(sys.argv[2], "wb").write(data)
 PY
-if "$convoy" verify "$out/tampered.json" --org-root "$out/keys/org-root.pub" --trust-root "$out/keys/trust-root.json"; then
+if "$convoy" verify "$out/tampered.json" --expect fleet --org-root "$out/keys/org-root.pub" --trust-root "$out/keys/trust-root.json"; then
   echo "the tampered artifact verified: this is a bug" >&2
   exit 1
 fi
 
 step "CI's scheduled refresh: re-sign with a new signedAt and version (the CP holds no key)"
 "$release" refresh --out "$out/artifacts" --release-key "$out/keys/release.key" \
-  --trust-root "$out/keys/trust-root.json" --org-root "$out/keys/org-root.pub"
+  --trust-root "$out/keys/trust-root.json" --org-root "$out/keys/org-root.pub" \
+  --state "$out/ci/release-record.json"
 
 step "a host fetches its closure from the cache, trusting only the cache's key"
 closure=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["payload"]["hosts"]["web1"]["closureHash"])' "$out/artifacts/fleet.resolved.json")

@@ -34,5 +34,8 @@ cargo test --workspace
 step "Nix fixtures (mkFleet golden and negative cases, modules, flake)"
 nix/tests/run.sh
 
+step "fuzz targets (bounded)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz.sh
+
 echo
 echo "all test suites passed in $((SECONDS - started))s"

@@ -10,7 +10,6 @@ mod verify;
 
 use std::path::Path;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 /// Convoy: signed GitOps for NixOS fleets. Key management, trust roots, and offline
@@ -53,8 +52,26 @@ pub enum Failure {
     /// (`verify`), a component the runtime refuses (`policy inspect`), a fixture that failed
     /// (`policy test`), a decision not reproduced (`audit replay`).
     Refused,
+    /// A refusal with a stable code (the same codes as `convoy verify`): an input that is
+    /// too large, a trust root or bundle that does not verify. Exits 1.
+    Coded {
+        /// The stable, kebab-case code.
+        code: &'static str,
+        /// What was refused and why.
+        message: String,
+    },
     /// Anything else.
     Error(anyhow::Error),
+}
+
+impl Failure {
+    /// A loading or verification failure, with its stable code.
+    pub fn load(e: convoy_proto::published::LoadError) -> Self {
+        Failure::Coded {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
 }
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
@@ -82,19 +99,55 @@ fn main() {
     match result {
         Ok(()) => {}
         Err(Failure::Refused) => std::process::exit(1),
+        Err(Failure::Coded { code, message }) => {
+            if cli.json {
+                let report =
+                    serde_json::json!({"ok": false, "error": {"code": code, "message": message}});
+                println!("{report:#}");
+            }
+            eprintln!("convoy: REFUSED [{code}] {message}");
+            std::process::exit(1);
+        }
         Err(Failure::Error(err)) => {
-            eprintln!("convoy: {err:#}");
+            eprintln!("convoy: {}", chain_message(&err));
             std::process::exit(2);
         }
     }
+}
+
+/// The error and its causes on one line, each said once: a cause whose text the message
+/// already contains is not repeated.
+fn chain_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// Reads an input document (a call, evidence, a scenario) as strict JSON, with the same
 /// duplicate-key and unknown-field rules as every artifact; errors name the file and the
 /// JSON path of the problem.
 pub fn read_document<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Failure> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(convoy_proto::parse_document(&bytes).with_context(|| format!("{}", path.display()))?)
+    let bytes = read_input(path, convoy_proto::read::MAX_INPUT_BYTES)?;
+    convoy_proto::parse_document(&bytes).map_err(|e| Failure::Coded {
+        code: e.code(),
+        message: format!("{}: {e}", path.display()),
+    })
+}
+
+/// Reads an input file bounded by `limit`; a larger one is refused as `too-large` without
+/// reading past the limit.
+pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
+    convoy_proto::read::read_bounded(path, limit)
+        .map_err(|e| Failure::load(convoy_proto::published::LoadError::Read(e)))
 }
 
 /// Prints `value` as pretty JSON.

@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use anyhow::{Context, anyhow};
-use convoy_host_runtime::bundle::BundleDir;
+use convoy_host_runtime::bundle::{BundleDir, MANIFEST_FILE};
 use convoy_host_runtime::{
     EngineOptions, Evidence, Policy, PolicyCall, PolicyEngine, PolicyKind, Receipt,
 };
 use convoy_policy_tests::{ComponentSource, Runner};
-use convoy_proto::{
-    Sha256Digest, Timestamp, TrustRoot, Verified, VerifyOptions, verify_trust_root,
-};
+use convoy_proto::policy_bundle::{PolicyBundle, world_name};
+use convoy_proto::published::TrustAnchor;
+use convoy_proto::read::MAX_COMPONENT_BYTES;
+use convoy_proto::{Sha256Digest, Timestamp, VerifyOptions};
 use serde::Serialize;
 
 use crate::{Failure, print_json, read_document};
@@ -56,32 +57,31 @@ impl BundleArgs {
         VerifyOptions::at(self.now.unwrap_or_else(Timestamp::now))
     }
 
-    /// The trust root, verified against the org-root key, if both were given.
-    pub fn trust_root(
-        &self,
-        options: &VerifyOptions,
-    ) -> Result<Option<Verified<TrustRoot>>, Failure> {
+    /// The trust anchor (org-root key and the trust root verified with it), if both were
+    /// given; a refusal carries the same stable code as `convoy verify`.
+    pub fn anchor(&self, options: &VerifyOptions) -> Result<Option<TrustAnchor>, Failure> {
         let (Some(org), Some(root)) = (&self.org_root, &self.trust_root) else {
             return Ok(None);
         };
-        let org = crate::trust::load_public(org)?;
-        let root_bytes =
-            std::fs::read(root).with_context(|| format!("reading {}", root.display()))?;
-        let verified = verify_trust_root(&root_bytes, &org.public_key, options)
-            .with_context(|| format!("trust root {}", root.display()))?;
-        Ok(Some(verified))
+        TrustAnchor::load(root, org, options)
+            .map(Some)
+            .map_err(Failure::load)
     }
 
-    /// Opens and verifies the bundle, if one was given.
+    /// Opens and verifies the bundle, if one was given: the manifest is read bounded and
+    /// verified here, so a refusal carries the same stable code as `convoy verify`.
     pub fn open(&self) -> Result<Option<BundleDir>, Failure> {
         let Some(dir) = &self.bundle else {
             return Ok(None);
         };
         let options = self.options();
-        let root = self
-            .trust_root(&options)?
+        let anchor = self
+            .anchor(&options)?
             .context("--bundle needs --org-root and --trust-root")?;
-        Ok(Some(BundleDir::open(dir, &root, &options)?))
+        let manifest = anchor
+            .verify_file::<PolicyBundle>(&dir.join(MANIFEST_FILE), &options)
+            .map_err(Failure::load)?;
+        Ok(Some(BundleDir::from_verified(dir, manifest)))
     }
 
     /// The verified bundle if one was given, otherwise the unsigned development components
@@ -258,7 +258,7 @@ fn build(args: BuildArgs, json: bool) -> Result<(), Failure> {
             continue;
         };
         let path = args.out.join(format!("{name}.wasm"));
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = crate::read_input(&path, MAX_COMPONENT_BYTES)?;
         // Check it the way every host will: no imports, exports of its world. A world in
         // `info` means the runtime type-checked the component against it, as loading does.
         let info = engine.inspect(name, &bytes)?;
@@ -323,8 +323,9 @@ fn inspect(args: InspectArgs, json: bool) -> Result<(), Failure> {
             let mut info = engine.inspect(&entry.name, &bytes)?;
             if info.kind != Some(entry.kind) && info.refusal.is_none() {
                 info.refusal = Some(format!(
-                    "the manifest declares {} but the component is {:?}",
-                    entry.world, info.kind
+                    "the manifest declares {} but the component is {}",
+                    entry.world,
+                    info.kind.map_or("not a policy of any world", world_name)
                 ));
             }
             out.push(Inspected {
@@ -336,7 +337,7 @@ fn inspect(args: InspectArgs, json: bool) -> Result<(), Failure> {
             });
         }
     } else if let Some(path) = &args.component {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = crate::read_input(path, MAX_COMPONENT_BYTES)?;
         let name = file_stem(path);
         out.push(Inspected {
             info: engine.inspect(&name, &bytes)?,

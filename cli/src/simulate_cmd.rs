@@ -38,8 +38,7 @@ pub struct Args {
 
 /// Runs `convoy simulate`.
 pub fn run(args: Args, json: bool) -> Result<(), Failure> {
-    let bytes =
-        std::fs::read(&args.fleet).with_context(|| format!("reading {}", args.fleet.display()))?;
+    let bytes = crate::read_input(&args.fleet, convoy_proto::read::MAX_ARTIFACT_BYTES)?;
     let fleet = load_fleet(&args, &bytes)?;
     let channel = fleet
         .channels
@@ -152,10 +151,17 @@ fn load_fleet(args: &Args, bytes: &[u8]) -> Result<UnsignedFleet, Failure> {
     }
     let bundle = &args.source.bundle;
     let options = bundle.options();
-    let root = bundle
-        .trust_root(&options)?
+    let anchor = bundle
+        .anchor(&options)?
         .context("a signed fleet needs --org-root and --trust-root")?;
-    let fleet: FleetResolved = (*verify_artifact::<FleetResolved>(bytes, &root, &options)?).clone();
+    let fleet: FleetResolved =
+        (*verify_artifact::<FleetResolved>(bytes, anchor.trust_root(), &options).map_err(|e| {
+            Failure::Coded {
+                code: e.code(),
+                message: format!("{}: {e}", args.fleet.display()),
+            }
+        })?)
+        .clone();
     let meta = fleet.meta.clone();
     Ok(fleet.with_meta(Some(meta)))
 }

@@ -119,14 +119,20 @@ fn init(args: InitArgs) -> Result<TrustRoot, Failure> {
 fn rotate(args: RotateArgs) -> Result<TrustRoot, Failure> {
     let now = args.now.unwrap_or_else(Timestamp::now);
     let org = load_secret(&args.org_key)?;
-    let bytes = std::fs::read(&args.trust_root)
-        .with_context(|| format!("reading {}", args.trust_root.display()))?;
-    let current = verify_trust_root(&bytes, &org.public_key(), &VerifyOptions::at(now))
-        .with_context(|| {
-            format!(
-                "the current trust root {} does not verify",
-                args.trust_root.display()
-            )
+    let bytes = convoy_proto::published::read_artifact(
+        &args.trust_root,
+        convoy_proto::ArtifactKind::TrustRoot,
+    )
+    .map_err(Failure::load)?;
+    let current =
+        verify_trust_root(&bytes, &org.public_key(), &VerifyOptions::at(now)).map_err(|e| {
+            Failure::Coded {
+                code: e.code(),
+                message: format!(
+                    "the current trust root {} does not verify: {e}",
+                    args.trust_root.display()
+                ),
+            }
         })?;
     if args.retire_at <= now {
         return Err(anyhow::anyhow!(
@@ -173,12 +179,10 @@ fn write_signed(root: &TrustRoot, org: &SecretKey, out: &Path) -> Result<(), Fai
 }
 
 fn load_secret(path: &Path) -> Result<SecretKey, Failure> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(SecretKey::from_file_bytes(&bytes).with_context(|| format!("{}", path.display()))?)
+    convoy_proto::published::load_secret_key(path).map_err(Failure::load)
 }
 
-/// Reads a public key file.
+/// Reads a public key file, bounded.
 pub fn load_public(path: &Path) -> Result<PublicKeyFile, Failure> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(PublicKeyFile::from_file_bytes(&bytes).with_context(|| format!("{}", path.display()))?)
+    convoy_proto::published::load_public_key(path).map_err(Failure::load)
 }

@@ -39,7 +39,7 @@ fn keygen(dir: &Path, name: &str) -> SecretKey {
 
 fn fleet(signed_at: &str) -> FleetResolved {
     let text = format!(
-        r#"{{"schemaVersion":1,"hosts":{{"web1":{{"system":"x86_64-linux","tags":["web"],"channel":"stable","closureHash":"/nix/store/0c5z8ss6l8yqvgqpx0n3iybxrcdhg1fs-nixos-system-web1","pubkey":null,"pin":null}}}},"channels":{{"stable":{{"rolloutPolicy":"all","reconcileIntervalMinutes":1,"signingIntervalMinutes":60,"freshnessWindowMinutes":180,"policies":[{{"name":"health","kind":"health","sha256":"abababababababababababababababababababababababababababababababab","config":{{}}}}]}}}},"rolloutPolicies":{{"all":{{"strategy":"all-at-once","waves":[{{"selector":{{"all":true}},"soakMinutes":0}}],"healthGate":{{"policy":"health","timeoutMinutes":10}},"onHealthFailure":"halt"}}}},"edges":[],"channelEdges":[],"disruptionBudgets":[],"meta":{{"version":3,"signedAt":"{signed_at}","ciCommit":null,"signatureAlgorithm":"ed25519"}}}}"#
+        r#"{{"schemaVersion":2,"hosts":{{"web1":{{"system":"x86_64-linux","tags":["web"],"channel":"stable","closureHash":"/nix/store/0c5z8ss6l8yqvgqpx0n3iybxrcdhg1fs-nixos-system-web1","pubkey":null,"pin":null}}}},"channels":{{"stable":{{"rolloutPolicy":"all","reconcileIntervalMinutes":1,"signingIntervalMinutes":60,"freshnessWindowMinutes":180,"policies":[{{"name":"health","kind":"health","sha256":"abababababababababababababababababababababababababababababababab","config":{{}}}}]}}}},"rolloutPolicies":{{"all":{{"strategy":"all-at-once","waves":[{{"selector":{{"all":true}},"soakMinutes":0}}],"healthGate":{{"policy":"health","timeoutMinutes":10}},"onHealthFailure":"halt"}}}},"edges":[],"channelEdges":[],"disruptionBudgets":[],"snapshot":{{"revocations":{{"version":1,"payloadSha256":"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"}},"policyBundle":null}},"meta":{{"version":3,"signedAt":"{signed_at}","ciCommit":null,"signatureAlgorithm":"ed25519"}}}}"#
     );
     parse_document(text.as_bytes()).unwrap()
 }
@@ -141,6 +141,8 @@ fn trust_init_rotate_and_verify_through_the_overlap() {
             "--json",
             "verify",
             s(path),
+            "--expect",
+            "fleet",
             "--org-root",
             s(&d.join("org.pub")),
             "--trust-root",

@@ -994,7 +994,7 @@ let
         derived.${name} or { };
 
       resolved = {
-        schemaVersion = 1;
+        schemaVersion = 2;
         hosts = mapAttrs jsonHost hosts;
         channels = mapAttrs (_: c: {
           inherit (c)

@@ -8,9 +8,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::json::{self, JsonError, MAX_SAFE_INTEGER};
+use crate::verify::{DEFAULT_FRESHNESS_WINDOW_MINUTES, MAX_FRESHNESS_WINDOW_MINUTES};
 use crate::{
-    FLEET_SCHEMA_VERSION, FleetResolved, KeyId, REVOCATIONS_SCHEMA_VERSION, Revocations, SecretKey,
-    SignatureAlgorithm, TRUST_ROOT_SCHEMA_VERSION, Timestamp, TrustRoot,
+    ArtifactKind, FLEET_SCHEMA_VERSION, FleetResolved, KeyId, REVOCATIONS_SCHEMA_VERSION,
+    Revocations, SecretKey, SignatureAlgorithm, TRUST_ROOT_SCHEMA_VERSION, Timestamp, TrustRoot,
 };
 
 /// A monotonic artifact version: a lower one than already accepted is a rollback attack.
@@ -75,9 +76,11 @@ pub enum SignerRole {
 
 /// A document type that travels signed.
 pub trait Artifact: Serialize + DeserializeOwned {
+    /// Which of the four kinds it is (its key in a [`crate::VerifierState`]).
+    const KIND: ArtifactKind;
     /// The envelope's `payloadType`; part of the signed message, so a signature over one
     /// kind of document can never be replayed as another.
-    const PAYLOAD_TYPE: &'static str;
+    const PAYLOAD_TYPE: &'static str = Self::KIND.payload_type();
     /// The `schemaVersion` this build reads.
     const SCHEMA_VERSION: u32;
     /// Which key role signs it.
@@ -85,7 +88,8 @@ pub trait Artifact: Serialize + DeserializeOwned {
     /// The document's metadata.
     fn meta(&self) -> &Meta;
     /// The freshness window in minutes that applies for `channel` (`None`: the strictest
-    /// one the document defines); `Ok(None)` if the kind is not subject to freshness.
+    /// one the document defines), never above [`MAX_FRESHNESS_WINDOW_MINUTES`]; `Ok(None)`
+    /// only for kinds that are not re-signed on a schedule (trust roots, policy bundles).
     fn freshness_window_minutes(&self, channel: Option<&str>) -> Result<Option<u32>, String>;
     /// Rules beyond the schema, checked before signing and after verifying.
     fn check(&self) -> Result<(), String> {
@@ -94,37 +98,56 @@ pub trait Artifact: Serialize + DeserializeOwned {
 }
 
 impl Artifact for FleetResolved {
-    const PAYLOAD_TYPE: &'static str = "application/vnd.convoy.fleet-resolved+json";
+    const KIND: ArtifactKind = ArtifactKind::Fleet;
     const SCHEMA_VERSION: u32 = FLEET_SCHEMA_VERSION;
     const SIGNER: SignerRole = SignerRole::Release;
     fn meta(&self) -> &Meta {
         &self.meta
     }
+    /// A channel's own window; without a channel the strictest of all, and
+    /// [`DEFAULT_FRESHNESS_WINDOW_MINUTES`] when the fleet has no channel at all (an empty
+    /// set of windows is not "never stale").
     fn freshness_window_minutes(&self, channel: Option<&str>) -> Result<Option<u32>, String> {
-        match (
+        let window = match (
             channel,
             FleetResolved::freshness_window_minutes(self, channel),
         ) {
-            (Some(name), None) => Err(format!("the artifact has no channel `{name}`")),
-            (_, window) => Ok(window),
+            (Some(name), None) => return Err(format!("the artifact has no channel `{name}`")),
+            (None, None) => DEFAULT_FRESHNESS_WINDOW_MINUTES,
+            (_, Some(window)) => window,
+        };
+        Ok(Some(window.min(MAX_FRESHNESS_WINDOW_MINUTES)))
+    }
+    fn check(&self) -> Result<(), String> {
+        if self.snapshot.is_none() {
+            return Err(
+                "snapshot is null: a released fleet names the revocations it was released with"
+                    .to_owned(),
+            );
         }
+        Ok(())
     }
 }
 
 impl Artifact for Revocations {
-    const PAYLOAD_TYPE: &'static str = "application/vnd.convoy.revocations+json";
+    const KIND: ArtifactKind = ArtifactKind::Revocations;
     const SCHEMA_VERSION: u32 = REVOCATIONS_SCHEMA_VERSION;
     const SIGNER: SignerRole = SignerRole::Release;
     fn meta(&self) -> &Meta {
         &self.meta
     }
+    /// The list's own window, bounded by the verifier-side [`MAX_FRESHNESS_WINDOW_MINUTES`]:
+    /// a list signed with a window of years is still refreshed weekly.
     fn freshness_window_minutes(&self, _channel: Option<&str>) -> Result<Option<u32>, String> {
-        Ok(Some(self.freshness_window_minutes))
+        Ok(Some(
+            self.freshness_window_minutes
+                .min(MAX_FRESHNESS_WINDOW_MINUTES),
+        ))
     }
 }
 
 impl Artifact for TrustRoot {
-    const PAYLOAD_TYPE: &'static str = "application/vnd.convoy.trust-root+json";
+    const KIND: ArtifactKind = ArtifactKind::TrustRoot;
     const SCHEMA_VERSION: u32 = TRUST_ROOT_SCHEMA_VERSION;
     const SIGNER: SignerRole = SignerRole::OrgRoot;
     fn meta(&self) -> &Meta {
@@ -212,9 +235,7 @@ pub fn sign<T: Artifact>(artifact: &T, keys: &[&SecretKey]) -> Result<Vec<u8>, S
         payload_type: T::PAYLOAD_TYPE,
         reason,
     })?;
-    let payload =
-        serde_json::to_value(artifact).map_err(|e| JsonError::Canonicalise(e.to_string()))?;
-    let canonical_payload = json::canonical_value_bytes(&payload)?;
+    let canonical_payload = canonical_payload(artifact)?;
     let message = signed_message(T::PAYLOAD_TYPE, &canonical_payload);
     let signatures: Vec<SignatureEntry> = keys
         .iter()
@@ -228,6 +249,22 @@ pub fn sign<T: Artifact>(artifact: &T, keys: &[&SecretKey]) -> Result<Vec<u8>, S
     out.extend_from_slice(&canonical_payload);
     out.extend_from_slice(&envelope_suffix(T::PAYLOAD_TYPE, &signatures)?);
     Ok(out)
+}
+
+/// The canonical (RFC 8785) bytes of an artifact's payload: what its signatures cover.
+pub fn canonical_payload<T: Artifact>(artifact: &T) -> Result<Vec<u8>, JsonError> {
+    let payload =
+        serde_json::to_value(artifact).map_err(|e| JsonError::Canonicalise(e.to_string()))?;
+    json::canonical_value_bytes(&payload)
+}
+
+/// The version and canonical payload sha256 of an artifact about to be signed: what a
+/// verifier state records and a fleet's snapshot binding names.
+pub fn pin_of_unsigned<T: Artifact>(artifact: &T) -> Result<crate::ArtifactPin, JsonError> {
+    Ok(crate::ArtifactPin {
+        version: artifact.meta().version,
+        payload_sha256: crate::Sha256Digest::of(&canonical_payload(artifact)?),
+    })
 }
 
 /// The canonical envelope is `{"payload":<JCS(payload)>,"payloadType":..,"signatures":..}`

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::json::JsonError;
 use crate::selector::SelectorSubject;
-use crate::{Meta, Selector, Sha256Digest};
+use crate::{ArtifactPin, Meta, Selector, Sha256Digest};
 
-/// The fleet schema version this crate reads and writes.
-pub const FLEET_SCHEMA_VERSION: u32 = 1;
+/// The fleet schema version this crate reads and writes. Version 2 added the `snapshot`
+/// binding.
+pub const FLEET_SCHEMA_VERSION: u32 = 2;
 
 /// A fleet artifact before release: closures and policy hashes may still be `null`, and
 /// `meta` is whatever the input carried (the release tool replaces it).
@@ -41,8 +42,26 @@ pub struct FleetDocument<M> {
     pub channel_edges: Vec<Edge>,
     /// Limits on how many selected hosts may be disrupted at once.
     pub disruption_budgets: Vec<DisruptionBudget>,
+    /// The revocations and policy bundle released with this fleet (TUF's snapshot role):
+    /// written by the release tool, required in a signed fleet, absent or `null` in
+    /// `mkFleet`'s output (and then not written back, so its key set round-trips).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
     /// Version and signing metadata.
     pub meta: M,
+}
+
+/// The snapshot binding of a released fleet: the exact revocations and policy bundle
+/// published with it, by version and payload sha256. A verifier of the set refuses any
+/// other (`snapshot-mismatch`), so an older but still fresh revocation list, or another
+/// bundle, can never be served next to this fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Snapshot {
+    /// The revocations released with the fleet.
+    pub revocations: ArtifactPin,
+    /// The policy bundle released with the fleet; `null` when the release published none.
+    pub policy_bundle: Option<ArtifactPin>,
 }
 
 /// One managed host.
@@ -125,6 +144,13 @@ pub enum PolicyKind {
     Health,
     /// Judges a host's attestation history.
     Attestation,
+}
+
+impl fmt::Display for PolicyKind {
+    /// The world's name (`rollout`, `gate`, `health`, `attestation`), as in JSON and WIT.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(crate::policy_bundle::world_name(*self))
+    }
 }
 
 /// How a channel's new closures roll out.
@@ -265,6 +291,7 @@ impl<M> FleetDocument<M> {
             edges: self.edges,
             channel_edges: self.channel_edges,
             disruption_budgets: self.disruption_budgets,
+            snapshot: self.snapshot,
             meta,
         }
     }

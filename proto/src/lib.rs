@@ -4,8 +4,15 @@
 //! The main types are [`FleetResolved`] (the signed desired state), [`TrustRoot`] (which
 //! release keys may sign, signed by the org root), [`Revocations`], the [`Selector`]
 //! algebra, the signature [`Envelope`] and [`Verified`], which only
-//! [`verify_trust_root`] and [`verify_artifact`] can construct. This crate does no I/O and
-//! reads no clock: time is an input.
+//! [`verify_trust_root`] and [`verify_artifact`] can construct. Each of the four kinds is an
+//! [`ArtifactKind`]; the [`VerifierState`] every verifier keeps holds the highest version
+//! and payload hash accepted per kind (anti-rollback and equivocation across restarts).
+//!
+//! Verification itself does no I/O and reads no clock: time is an input. The I/O edge is
+//! small and separate: [`read`] (bounded reads of outside input), [`StateFile`] (the
+//! atomically written verifier state) and [`published`] (the trust anchor and the artifact
+//! directory `convoy-release` writes, verified as one release set) — the library the
+//! control plane, the agent, the CLI and the release tool all load files through.
 //!
 //! ```
 //! use convoy_proto::*;
@@ -45,30 +52,38 @@ mod digest;
 mod fleet;
 pub mod json;
 mod keys;
+mod kind;
 pub mod policy_bundle;
+pub mod published;
+pub mod read;
 mod revocations;
 mod selector;
+mod state;
 mod timestamp;
 mod trust;
 mod verify;
 
 pub use artifact::{
-    Artifact, Envelope, Meta, SignError, SignatureEntry, SignerRole, Version, sign, signed_message,
+    Artifact, Envelope, Meta, SignError, SignatureEntry, SignerRole, Version, canonical_payload,
+    pin_of_unsigned, sign, signed_message,
 };
 pub use digest::{DigestParseError, Sha256Digest};
 pub use fleet::{
     Channel, ClosureHash, ClosureHashParseError, DisruptionBudget, Edge, FLEET_SCHEMA_VERSION,
     FleetDocument, FleetResolved, HealthGate, Host, NamedHost, OnHealthFailure, Pin, PolicyKind,
-    PolicyRef, RolloutPolicy, Strategy, UnsignedFleet, Wave,
+    PolicyRef, RolloutPolicy, Snapshot, Strategy, UnsignedFleet, Wave,
 };
 pub use keys::{KeyError, KeyId, PublicKey, PublicKeyFile, SecretKey, SignatureAlgorithm};
+pub use kind::{ArtifactKind, ArtifactKindParseError};
 pub use revocations::{REVOCATIONS_SCHEMA_VERSION, Revocation, RevocationList, Revocations};
 pub use selector::{Selector, SelectorSubject, True};
+pub use state::{ArtifactPin, STATE_SCHEMA_VERSION, StateError, StateFile, VerifierState};
 pub use timestamp::{Timestamp, TimestampParseError};
 pub use trust::{KeyEntry, ReleaseKey, TRUST_ROOT_SCHEMA_VERSION, TrustRoot, TrustRootError};
 pub use verify::{
-    Accepted, DEFAULT_CLOCK_SKEW_SECS, MAX_CLOCK_SKEW_SECS, Verified, VerifyError, VerifyOptions,
-    check_content_hash, verify_artifact, verify_trust_root,
+    Accepted, DEFAULT_CLOCK_SKEW_SECS, DEFAULT_FRESHNESS_WINDOW_MINUTES, MAX_CLOCK_SKEW_SECS,
+    MAX_FRESHNESS_WINDOW_MINUTES, Verified, VerifyError, VerifyOptions, check_content_hash,
+    verify_artifact, verify_trust_root,
 };
 
 /// Parses a typed document (an unsigned fleet, a revocation list, a key file …) from strict

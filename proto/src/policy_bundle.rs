@@ -79,7 +79,7 @@ pub fn world_name(kind: PolicyKind) -> &'static str {
 }
 
 impl Artifact for PolicyBundle {
-    const PAYLOAD_TYPE: &'static str = "application/vnd.convoy.policy-bundle+json";
+    const KIND: crate::ArtifactKind = crate::ArtifactKind::PolicyBundle;
     const SCHEMA_VERSION: u32 = POLICY_BUNDLE_SCHEMA_VERSION;
     const SIGNER: SignerRole = SignerRole::Release;
     fn meta(&self) -> &Meta {

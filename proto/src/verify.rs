@@ -17,10 +17,22 @@ use crate::artifact::{
     Artifact, ENVELOPE_PREFIX, Envelope, SignerRole, envelope_suffix, signed_message,
 };
 use crate::json::{self, JsonError};
-use crate::{KeyId, PublicKey, Sha256Digest, Timestamp, TrustRoot, Version};
+use crate::{
+    ArtifactKind, ArtifactPin, KeyId, PublicKey, Sha256Digest, Timestamp, TrustRoot, VerifierState,
+    Version,
+};
 
 /// The largest clock skew a verifier may be configured to tolerate.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 15 * 60;
+
+/// The freshness window of a fleet that has no channel to narrow it (the same as
+/// `mkFleet`'s default channel window): freshness never fails open.
+pub const DEFAULT_FRESHNESS_WINDOW_MINUTES: u32 = 180;
+
+/// The verifier-side bound on every freshness window (7 days), whatever the signed
+/// document says: a revocation list or channel signed with a window of years is still
+/// refused once it is a week old.
+pub const MAX_FRESHNESS_WINDOW_MINUTES: u32 = 7 * 24 * 60;
 
 /// The clock skew tolerated by default.
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 5 * 60;
@@ -106,7 +118,7 @@ pub enum VerifyError {
         found: KeyId,
     },
     /// `schemaVersion` is not the one this build reads.
-    #[error("wrong schema version {found:?}: this build reads version {expected}")]
+    #[error("wrong schema version {}: this build reads version {expected}", found.map_or_else(|| "(absent or not a number)".to_owned(), |v| v.to_string()))]
     WrongSchemaVersion {
         /// What the payload says (`None` if absent or not a number).
         found: Option<u64>,
@@ -178,6 +190,27 @@ pub enum VerifyError {
     /// The configured skew is above [`MAX_CLOCK_SKEW_SECS`].
     #[error("clock skew {0}s is above the {MAX_CLOCK_SKEW_SECS}s limit")]
     SkewTooLarge(u64),
+    /// The fleet's snapshot binding names another revocations list or policy bundle than
+    /// the one verified next to it (a mix-and-match of releases).
+    #[error("snapshot mismatch: the fleet was released with {kind} {}, but {} was given", describe_pin(expected.as_ref()), describe_pin(found.as_ref()))]
+    SnapshotMismatch {
+        /// Which artifact of the set.
+        kind: ArtifactKind,
+        /// What the fleet names (`None`: the release published none).
+        expected: Option<ArtifactPin>,
+        /// What was given (`None`: none).
+        found: Option<ArtifactPin>,
+    },
+}
+
+fn describe_pin(pin: Option<&ArtifactPin>) -> String {
+    match pin {
+        Some(p) => format!(
+            "version {} (payload sha256 {})",
+            p.version, p.payload_sha256
+        ),
+        None => "none".to_owned(),
+    }
 }
 
 impl VerifyError {
@@ -212,8 +245,41 @@ impl VerifyError {
             VerifyError::Rollback { .. } => "rollback",
             VerifyError::Equivocation { .. } => "equivocation",
             VerifyError::SkewTooLarge(_) => "skew-too-large",
+            VerifyError::SnapshotMismatch { .. } => "snapshot-mismatch",
         }
     }
+
+    /// Every code [`code`](Self::code) can return, in pipeline order (what
+    /// `docs/trust-model.md` documents; a test keeps the two in step).
+    pub const CODES: &'static [&'static str] = &[
+        "too-large",
+        "malformed-json",
+        "lone-surrogate",
+        "duplicate-key",
+        "integer-out-of-range",
+        "non-canonical",
+        "not-canonicalisable",
+        "content-hash-mismatch",
+        "malformed-envelope",
+        "wrong-payload-type",
+        "no-signatures",
+        "unknown-key",
+        "unsupported-algorithm",
+        "bad-signature",
+        "threshold-not-met",
+        "org-root-mismatch",
+        "wrong-schema-version",
+        "unknown-field",
+        "schema-violation",
+        "invalid",
+        "key-outside-validity",
+        "future-dated",
+        "stale",
+        "rollback",
+        "equivocation",
+        "skew-too-large",
+        "snapshot-mismatch",
+    ];
 }
 
 /// The version and content of the artifact a verifier accepted last (its anti-rollback state).
@@ -233,6 +299,7 @@ pub struct VerifyOptions {
     skew_secs: u64,
     channel: Option<String>,
     last_accepted: Option<Accepted>,
+    state: Option<VerifierState>,
     expected_sha256: Option<Sha256Digest>,
 }
 
@@ -245,6 +312,7 @@ impl VerifyOptions {
             skew_secs: DEFAULT_CLOCK_SKEW_SECS,
             channel: None,
             last_accepted: None,
+            state: None,
             expected_sha256: None,
         }
     }
@@ -267,6 +335,13 @@ impl VerifyOptions {
     /// Refuse anything older than (or equivocating with) what was accepted last.
     pub fn last_accepted(mut self, accepted: Accepted) -> Self {
         self.last_accepted = Some(accepted);
+        self
+    }
+
+    /// Refuse anything older than (or equivocating with) what `state` accepted of the
+    /// artifact's kind. The state is only read: the caller records what passed.
+    pub fn state(mut self, state: &VerifierState) -> Self {
+        self.state = Some(state.clone());
         self
     }
 
@@ -506,6 +581,9 @@ fn verify_with<T: Artifact>(
     }
 
     let payload_sha256 = Sha256Digest::of(canonical_payload);
+    if let Some(state) = &options.state {
+        state.check(T::KIND, meta.version, payload_sha256)?;
+    }
     if let Some(last) = options.last_accepted {
         if meta.version < last.version {
             return Err(VerifyError::Rollback {
@@ -617,4 +695,138 @@ pub(crate) fn parse_typed<T: serde::de::DeserializeOwned>(
             None => VerifyError::Schema { path, message },
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ArtifactKind, ArtifactPin};
+
+    /// One value of every variant: `code()` must return a code of [`VerifyError::CODES`],
+    /// and every listed code must be returned by some variant.
+    #[test]
+    fn codes_lists_exactly_what_code_returns() {
+        let key = || crate::SecretKey::generate().key_id();
+        let now: Timestamp = "2026-11-24T10:00:00Z".parse().expect("timestamp");
+        let digest = Sha256Digest::of(b"x");
+        let v = Version::new(1).expect("small");
+        let json = |e: JsonError| VerifyError::Json(e);
+        let all = vec![
+            json(JsonError::Syntax {
+                line: 1,
+                column: 1,
+                message: String::new(),
+            }),
+            json(JsonError::LoneSurrogate { line: 1, column: 1 }),
+            json(JsonError::DuplicateKey {
+                path: "$".into(),
+                key: "a".into(),
+            }),
+            json(JsonError::IntegerOutOfRange {
+                path: "$".into(),
+                number: "1e99".into(),
+            }),
+            json(JsonError::TooLarge { size: 2, limit: 1 }),
+            json(JsonError::NonCanonical { offset: 0 }),
+            json(JsonError::Canonicalise(String::new())),
+            VerifyError::ContentHashMismatch {
+                what: String::new(),
+                expected: digest,
+                actual: digest,
+            },
+            VerifyError::Envelope(String::new()),
+            VerifyError::WrongPayloadType {
+                expected: "a",
+                found: "b".into(),
+            },
+            VerifyError::NoSignatures,
+            VerifyError::UnknownKey { key_id: key() },
+            VerifyError::UnsupportedAlgorithm {
+                key_id: key(),
+                algorithm: "rsa".into(),
+            },
+            VerifyError::BadSignature { key_id: key() },
+            VerifyError::KeyOutsideValidity {
+                key_id: key(),
+                not_before: now,
+                not_after: None,
+                at: now,
+                which: "now",
+            },
+            VerifyError::ThresholdNotMet {
+                valid: 0,
+                required: 1,
+            },
+            VerifyError::OrgRootMismatch {
+                pinned: key(),
+                found: key(),
+            },
+            VerifyError::WrongSchemaVersion {
+                found: None,
+                expected: 1,
+            },
+            VerifyError::UnknownField {
+                path: "$".into(),
+                field: "x".into(),
+            },
+            VerifyError::Schema {
+                path: "$".into(),
+                message: String::new(),
+            },
+            VerifyError::Invalid {
+                payload_type: "a",
+                reason: String::new(),
+            },
+            VerifyError::FutureDated {
+                signed_at: now,
+                now,
+                skew_secs: 0,
+            },
+            VerifyError::Stale {
+                signed_at: now,
+                now,
+                window_minutes: 1,
+                skew_secs: 0,
+            },
+            VerifyError::Rollback {
+                version: v,
+                highest: v,
+            },
+            VerifyError::Equivocation { version: v },
+            VerifyError::SkewTooLarge(901),
+            VerifyError::SnapshotMismatch {
+                kind: ArtifactKind::Revocations,
+                expected: Some(ArtifactPin {
+                    version: v,
+                    payload_sha256: digest,
+                }),
+                found: None,
+            },
+        ];
+        let returned: BTreeSet<&str> = all.iter().map(VerifyError::code).collect();
+        let listed: BTreeSet<&str> = VerifyError::CODES.iter().copied().collect();
+        assert_eq!(returned, listed);
+        assert_eq!(
+            listed.len(),
+            VerifyError::CODES.len(),
+            "no code listed twice"
+        );
+    }
+
+    #[test]
+    fn messages_carry_no_rust_debug_text() {
+        let e = VerifyError::WrongSchemaVersion {
+            found: Some(2),
+            expected: 1,
+        };
+        assert_eq!(
+            e.to_string(),
+            "wrong schema version 2: this build reads version 1"
+        );
+        let e = VerifyError::WrongSchemaVersion {
+            found: None,
+            expected: 1,
+        };
+        assert!(!e.to_string().contains("None"), "{e}");
+    }
 }

@@ -105,8 +105,8 @@ fn duplicate_field_in_the_payload() {
     let k = keys();
     let bytes = sign(&fleet(3, 1, t0()), &[&k.release]).unwrap();
     let text = String::from_utf8(bytes).unwrap().replacen(
-        "\"schemaVersion\":1",
-        "\"schemaVersion\":1,\"schemaVersion\":1",
+        "\"schemaVersion\":2",
+        "\"schemaVersion\":2,\"schemaVersion\":2",
         1,
     );
     let err = verify_fleet(&k, text.as_bytes(), &VerifyOptions::at(t0())).unwrap_err();
@@ -138,13 +138,14 @@ fn unknown_field_even_when_correctly_signed() {
 fn wrong_schema_version() {
     let k = keys();
     let mut payload = fleet_value(t0());
-    payload["schemaVersion"] = json!(2);
+    // A version-1 fleet (before the snapshot binding) is refused, like any other.
+    payload["schemaVersion"] = json!(1);
     let bytes = sign_raw(FLEET, &payload, &[&k.release]);
     assert_eq!(
         verify_fleet(&k, &bytes, &VerifyOptions::at(t0())).unwrap_err(),
         VerifyError::WrongSchemaVersion {
-            found: Some(2),
-            expected: 1
+            found: Some(1),
+            expected: 2
         }
     );
 }
@@ -529,4 +530,184 @@ fn every_signature_byte_flip_is_refused() {
             );
         }
     }
+}
+
+#[test]
+fn freshness_never_fails_open() {
+    let k = keys();
+    // A fleet with no channel at all gets the fleet-wide default window, not "never stale".
+    let mut empty = fleet(0, 1, t0());
+    empty.channels.clear();
+    empty.channel_edges.clear();
+    let bytes = sign(&empty, &[&k.release]).unwrap();
+    let edge =
+        t0().plus_secs(u64::from(DEFAULT_FRESHNESS_WINDOW_MINUTES) * 60 + DEFAULT_CLOCK_SKEW_SECS);
+    let v = verify_fleet(&k, &bytes, &VerifyOptions::at(edge)).unwrap();
+    assert_eq!(
+        v.freshness_window_minutes(),
+        Some(DEFAULT_FRESHNESS_WINDOW_MINUTES)
+    );
+    let years_later = ts("2029-11-24T10:00:00Z");
+    assert!(matches!(
+        verify_fleet(&k, &bytes, &VerifyOptions::at(edge.plus_secs(1))).unwrap_err(),
+        VerifyError::Stale { window_minutes, .. } if window_minutes == DEFAULT_FRESHNESS_WINDOW_MINUTES
+    ));
+    assert_eq!(
+        verify_fleet(&k, &bytes, &VerifyOptions::at(years_later))
+            .unwrap_err()
+            .code(),
+        "stale"
+    );
+
+    // A revocation list (or a channel) signed with a window of years is bounded by the
+    // verifier-side maximum.
+    let revocations = Revocations {
+        schema_version: REVOCATIONS_SCHEMA_VERSION,
+        freshness_window_minutes: u32::MAX,
+        revocations: vec![],
+        meta: common::meta(1, t0()),
+    };
+    let bytes = sign(&revocations, &[&k.release]).unwrap();
+    let max =
+        t0().plus_secs(u64::from(MAX_FRESHNESS_WINDOW_MINUTES) * 60 + DEFAULT_CLOCK_SKEW_SECS);
+    let v = verify_artifact::<Revocations>(&bytes, &k.root, &VerifyOptions::at(max)).unwrap();
+    assert_eq!(
+        v.freshness_window_minutes(),
+        Some(MAX_FRESHNESS_WINDOW_MINUTES)
+    );
+    assert!(matches!(
+        verify_artifact::<Revocations>(&bytes, &k.root, &VerifyOptions::at(max.plus_secs(1)))
+            .unwrap_err(),
+        VerifyError::Stale { window_minutes, .. } if window_minutes == MAX_FRESHNESS_WINDOW_MINUTES
+    ));
+    let mut long = fleet(3, 1, t0());
+    for channel in long.channels.values_mut() {
+        channel.freshness_window_minutes = u32::MAX;
+    }
+    let bytes = sign(&long, &[&k.release]).unwrap();
+    assert_eq!(
+        verify_fleet(
+            &k,
+            &bytes,
+            &VerifyOptions::at(max.plus_secs(1)).channel("prod")
+        )
+        .unwrap_err()
+        .code(),
+        "stale"
+    );
+}
+
+#[test]
+fn the_verifier_state_covers_the_trust_root_and_a_check_records_nothing() {
+    let k = keys();
+    let mut state = VerifierState::new();
+    // Trust root v2 (a rotation) is accepted and recorded.
+    let mut root = TrustRoot::single(&k.org, &k.release, ts("2026-01-01T00:00:00Z"));
+    let v1 = sign(&root, &[&k.org]).unwrap();
+    root.meta.version = Version::new(2).unwrap();
+    let v2 = sign(&root, &[&k.org]).unwrap();
+    let opts = |state: &VerifierState| VerifyOptions::at(t0()).state(state);
+    let accepted = verify_trust_root(&v2, &k.org.public_key(), &opts(&state)).unwrap();
+    state.record(&accepted);
+    // The older one, validly signed by the same org root, is a rollback.
+    assert_eq!(
+        verify_trust_root(&v1, &k.org.public_key(), &opts(&state))
+            .unwrap_err()
+            .code(),
+        "rollback"
+    );
+    // Another v2 is equivocation.
+    root.release_threshold = 1;
+    root.meta.ci_commit = Some("other".into());
+    let other_v2 = sign(&root, &[&k.org]).unwrap();
+    assert_eq!(
+        verify_trust_root(&other_v2, &k.org.public_key(), &opts(&state))
+            .unwrap_err()
+            .code(),
+        "equivocation"
+    );
+    // Verifying (even successfully) changes nothing until the caller records.
+    let before = state.clone();
+    let fleet_bytes = sign(&fleet(3, 9, t0()), &[&k.release]).unwrap();
+    verify_fleet(&k, &fleet_bytes, &opts(&state)).unwrap();
+    assert_eq!(state, before);
+}
+
+#[test]
+fn a_released_fleet_must_carry_its_snapshot_binding() {
+    let k = keys();
+    let mut unbound = fleet(3, 1, t0());
+    unbound.snapshot = None;
+    assert!(matches!(
+        sign(&unbound, &[&k.release]).unwrap_err(),
+        SignError::Invalid { .. }
+    ));
+    // Signed anyway (bypassing `sign`'s check): refused as invalid.
+    let payload = serde_json::to_value(&unbound).unwrap();
+    let bytes = sign_raw(FLEET, &payload, &[&k.release]);
+    assert_eq!(
+        verify_fleet(&k, &bytes, &VerifyOptions::at(t0()))
+            .unwrap_err()
+            .code(),
+        "invalid"
+    );
+}
+
+#[test]
+fn the_snapshot_binding_refuses_mix_and_match() {
+    let k = keys();
+    let revocations = |version: u64| Revocations {
+        schema_version: REVOCATIONS_SCHEMA_VERSION,
+        freshness_window_minutes: 60,
+        revocations: vec![],
+        meta: common::meta(version, t0()),
+    };
+    let verify_rev = |r: &Revocations| {
+        verify_artifact::<Revocations>(
+            &sign(r, &[&k.release]).unwrap(),
+            &k.root,
+            &VerifyOptions::at(t0()),
+        )
+        .unwrap()
+    };
+    let (old, new) = (verify_rev(&revocations(1)), verify_rev(&revocations(2)));
+    let mut f = fleet(3, 1, t0());
+    f.snapshot = Some(Snapshot {
+        revocations: pin_of_unsigned(&revocations(2)).unwrap(),
+        policy_bundle: None,
+    });
+    assert!(published::check_snapshot(&f, &new, None).is_ok());
+    let err = published::check_snapshot(&f, &old, None).unwrap_err();
+    assert_eq!(err.code(), "snapshot-mismatch");
+    assert!(err.to_string().contains("revocations version 2"), "{err}");
+    // A bundle the fleet does not name (or a missing one it does) is a mismatch too.
+    let bundle = policy_bundle::PolicyBundle {
+        schema_version: policy_bundle::POLICY_BUNDLE_SCHEMA_VERSION,
+        source_commit: "abc".into(),
+        policies: vec![],
+        meta: common::meta(4, t0()),
+    };
+    let bundle = verify_artifact::<policy_bundle::PolicyBundle>(
+        &sign(&bundle, &[&k.release]).unwrap(),
+        &k.root,
+        &VerifyOptions::at(t0()),
+    )
+    .unwrap();
+    assert_eq!(
+        published::check_snapshot(&f, &new, Some(&bundle))
+            .unwrap_err()
+            .code(),
+        "snapshot-mismatch"
+    );
+    f.snapshot = Some(Snapshot {
+        revocations: pin_of_unsigned(&revocations(2)).unwrap(),
+        policy_bundle: Some(published::pin_of(&bundle)),
+    });
+    assert!(published::check_snapshot(&f, &new, Some(&bundle)).is_ok());
+    assert_eq!(
+        published::check_snapshot(&f, &new, None)
+            .unwrap_err()
+            .code(),
+        "snapshot-mismatch"
+    );
 }

@@ -77,7 +77,14 @@ pub fn build_bundle(
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
     let mut policies = Vec::with_capacity(sources.len());
     for source in sources {
-        let bytes = std::fs::read(&source.component).map_err(|e| io(&source.component, e))?;
+        let bytes = convoy_proto::read::read_bounded(
+            &source.component,
+            convoy_proto::read::MAX_COMPONENT_BYTES,
+        )
+        .map_err(|e| BundleBuildError::Io {
+            path: source.component.display().to_string(),
+            reason: e.reason(),
+        })?;
         let sha256 = Sha256Digest::of(&bytes);
         let spec = PolicySpec {
             name: source.name.clone(),

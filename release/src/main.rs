@@ -6,11 +6,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use convoy_proto::{ClosureHash, RevocationList, Timestamp, UnsignedFleet};
+use convoy_proto::{
+    ClosureHash, RevocationList, StateFile, Timestamp, UnsignedFleet, VerifyOptions,
+};
 use convoy_release::nix::Nix;
 use convoy_release::publish::{
-    self, ArtifactDir, BinaryCache, PolicyInputs, Progress, Publisher, ReleaseInput, Summary,
-    TrustAnchor,
+    self, ArtifactDir, BinaryCache, PolicyInputs, Progress, Publisher, ReleaseError, ReleaseInput,
+    Summary, TrustAnchor,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -32,7 +34,8 @@ enum Command {
     /// Release the fleet: build/push closures, pin them, bump the version, sign, publish.
     Publish(Box<PublishArgs>),
     /// Re-sign the published artifacts with a new signedAt and version (run every signing
-    /// interval from a scheduled CI job, so agents never see them go stale).
+    /// interval from a scheduled CI job, so agents never see them go stale). Only what CI
+    /// itself last published (per --state) is re-signed.
     Refresh(RefreshArgs),
     /// Check, content-address and sign the policy components into a policy bundle.
     PolicyBundle(convoy_release::bundle::BundleArgs),
@@ -108,6 +111,12 @@ struct CommonArgs {
     /// The artifact directory to publish into.
     #[arg(long)]
     out: PathBuf,
+    /// CI's release record: the version and payload sha256 of everything it signed last
+    /// (a verifier state file, created on the first publish). Keep it in CI, never in the
+    /// artifact directory: the next versions come from it, and refresh re-signs only what
+    /// it names.
+    #[arg(long)]
+    state: PathBuf,
     /// Trust root to self-check the signed artifacts against before publishing (required
     /// by refresh).
     #[arg(long, requires = "org_root")]
@@ -136,9 +145,37 @@ fn main() {
         .init();
     let cli = Cli::parse();
     if let Err(err) = run(&cli) {
-        eprintln!("convoy-release: {err:#}");
+        let code = err
+            .downcast_ref::<ReleaseError>()
+            .map_or("error", ReleaseError::code);
+        let message = chain_message(&err);
+        if cli.json {
+            let report = serde_json::json!({
+                "ok": false,
+                "error": {"code": code, "message": message},
+            });
+            println!("{report:#}");
+        }
+        eprintln!("convoy-release: [{code}] {message}");
         std::process::exit(1);
     }
+}
+
+/// The error and its causes on one line, each said once: a cause whose text the message
+/// already contains is not repeated.
+fn chain_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -148,15 +185,17 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Refresh(args) => {
             let common = &args.common;
             let now = common.now.unwrap_or_else(Timestamp::now);
-            let (Some(trust_root), Some(org_root)) = (&common.trust_root, &common.org_root) else {
-                bail!("refresh needs --trust-root and --org-root: it re-signs only what verifies");
-            };
-            let anchor = TrustAnchor::load(trust_root, org_root, now)?;
+            let mut record =
+                StateFile::load_or_create(&common.state).map_err(ReleaseError::from)?;
+            let anchor = load_anchor(common, &record, now)?.ok_or(ReleaseError::NoTrustRoot)?;
             let key = publish::load_key(&args.release_key)?;
-            (
-                publish::refresh(&key, &ArtifactDir::new(&common.out), &anchor, now)?,
-                common,
-            )
+            let mut publisher = Publisher {
+                key: &key,
+                out: &ArtifactDir::new(&common.out),
+                anchor: Some(&anchor),
+                record: &mut record,
+            };
+            (publish::refresh(&mut publisher, now)?, common)
         }
     };
     if let (Some(branch), Some(repo)) = (&common.git_branch, &common.git_repo) {
@@ -169,13 +208,27 @@ fn run(cli: &Cli) -> Result<()> {
     report(cli.json, &summary)
 }
 
+/// The trust anchor of `--trust-root`/`--org-root`, if given; a trust root older than the
+/// one the release record names is refused as `rollback`.
+fn load_anchor(
+    common: &CommonArgs,
+    record: &StateFile,
+    now: Timestamp,
+) -> Result<Option<TrustAnchor>, ReleaseError> {
+    match (&common.trust_root, &common.org_root) {
+        (Some(t), Some(o)) => {
+            let options = VerifyOptions::at(now).state(record.state());
+            Ok(Some(TrustAnchor::load(t, o, &options)?))
+        }
+        _ => Ok(None),
+    }
+}
+
 fn publish_cmd(args: &PublishArgs) -> Result<Summary> {
     let now = args.common.now.unwrap_or_else(Timestamp::now);
     let key = publish::load_key(&args.release_key)?;
-    let anchor = match (&args.common.trust_root, &args.common.org_root) {
-        (Some(t), Some(o)) => Some(TrustAnchor::load(t, o, now)?),
-        _ => None,
-    };
+    let mut record = StateFile::load_or_create(&args.common.state).map_err(ReleaseError::from)?;
+    let anchor = load_anchor(&args.common, &record, now)?;
     let nix = Nix::default();
     let fleet_bytes = match (&args.fleet_json, &args.fleet_nix, &args.fleet_flake) {
         (Some(path), _, _) => publish::read(path)?,
@@ -225,13 +278,19 @@ fn publish_cmd(args: &PublishArgs) -> Result<Summary> {
         signing_key: args.cache_key.clone(),
     };
     let progress = UploadProgress::new();
-    let publisher = Publisher {
+    let mut publisher = Publisher {
         key: &key,
         out: &ArtifactDir::new(&args.common.out),
         anchor: anchor.as_ref(),
+        record: &mut record,
     };
     Ok(publish::release(
-        input, &nix, &cache, &publisher, now, &progress,
+        input,
+        &nix,
+        &cache,
+        &mut publisher,
+        now,
+        &progress,
     )?)
 }
 

@@ -8,11 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use convoy_proto::published::{LoadError, check_snapshot, read_artifact};
+use convoy_proto::read::{MAX_ARTIFACT_BYTES, read_bounded};
 use convoy_proto::{
-    Artifact, ClosureHash, FleetResolved, Meta, REVOCATIONS_SCHEMA_VERSION, RevocationList,
-    Revocations, SecretKey, Sha256Digest, SignError, SignatureAlgorithm, Timestamp, TrustRoot,
-    UnsignedFleet, Verified, VerifyError, VerifyOptions, Version, verify_artifact,
-    verify_trust_root,
+    Artifact, ArtifactKind, ArtifactPin, ClosureHash, FleetResolved, Meta,
+    REVOCATIONS_SCHEMA_VERSION, RevocationList, Revocations, SecretKey, Sha256Digest, SignError,
+    SignatureAlgorithm, Snapshot, StateError, StateFile, Timestamp, UnsignedFleet, Verified,
+    VerifierState, VerifyError, VerifyOptions, Version, pin_of_unsigned, verify_artifact,
 };
 use serde::Serialize;
 
@@ -24,14 +26,9 @@ use convoy_proto::policy_bundle::PolicyBundle;
 use crate::bundle::{BundleBuildError, BundleRelease, PolicySource, build_bundle};
 use crate::nix::{Nix, NixError};
 
-/// File name of the signed fleet artifact in an artifact directory.
-pub const FLEET_FILE: &str = "fleet.resolved.json";
-/// File name of the signed revocations in an artifact directory.
-pub const REVOCATIONS_FILE: &str = "revocations.json";
-/// Sub-directory of the policy bundle (`<sha256>.wasm` files and the signed manifest).
-pub const POLICIES_DIR: &str = "policies";
-/// Path of the signed policy bundle manifest in an artifact directory.
-pub const BUNDLE_MANIFEST: &str = "policies/policy-bundle.json";
+pub use convoy_proto::published::{
+    BUNDLE_MANIFEST, FLEET_FILE, POLICIES_DIR, REVOCATIONS_FILE, TrustAnchor,
+};
 
 /// Used for the revocations when the fleet defines no channel.
 const DEFAULT_REVOCATIONS_FRESHNESS_MINUTES: u32 = 24 * 60;
@@ -98,7 +95,7 @@ pub enum ReleaseError {
         policy: String,
     },
     /// Two channels use one policy name with different kinds.
-    #[error("policy `{policy}` is used as {first:?} and as {second:?}: one name, one kind")]
+    #[error("policy `{policy}` is used as {first} and as {second}: one name, one kind")]
     PolicyKindConflict {
         /// The policy.
         policy: String,
@@ -152,9 +149,43 @@ pub enum ReleaseError {
         /// What is wrong.
         reason: String,
     },
+    /// Refresh was asked to run without a trust root to verify the directory against.
+    #[error("refresh re-signs only what verifies: give --trust-root and --org-root")]
+    NoTrustRoot,
     /// There is nothing to refresh.
     #[error("{0} does not exist: publish a release first")]
     NothingToRefresh(PathBuf),
+    /// A file (trust root, key, published artifact) could not be loaded or was refused.
+    #[error("{0}")]
+    Load(LoadError),
+    /// The release record (what CI last signed) could not be read or written.
+    #[error("release record: {0}")]
+    Record(StateError),
+    /// The artifact directory holds a release, but the release record knows none: the
+    /// next version would come from a file CI did not write.
+    #[error(
+        "{dir} holds a published {kind}, but the release record {record} has none: CI keeps its own record of what it signed and never takes a version from the artifact directory"
+    )]
+    NoRecord {
+        /// The artifact kind.
+        kind: ArtifactKind,
+        /// The artifact directory.
+        dir: PathBuf,
+        /// The release record file.
+        record: PathBuf,
+    },
+    /// The published artifact is not what CI last signed (a higher version CI never
+    /// signed, or a missing file); a lower version or other content at the same version
+    /// is refused as `rollback` / `equivocation` instead.
+    #[error("the published {kind} is {}, but CI last signed version {} (payload sha256 {}): refusing to re-sign what CI did not publish", found.map_or_else(|| "missing".to_owned(), |f| format!("version {} (payload sha256 {})", f.version, f.payload_sha256)), recorded.version, recorded.payload_sha256)]
+    NotLastPublished {
+        /// The artifact kind.
+        kind: ArtifactKind,
+        /// What the record says CI signed last.
+        recorded: ArtifactPin,
+        /// What the directory holds.
+        found: Option<ArtifactPin>,
+    },
     /// The version cannot be bumped.
     #[error("version {0} cannot be bumped (2^53 - 1 reached)")]
     VersionExhausted(Version),
@@ -180,6 +211,53 @@ pub enum ReleaseError {
     },
 }
 
+impl ReleaseError {
+    /// A stable, kebab-case name of the failure. Refusals of an artifact carry the same
+    /// codes as `convoy verify` ([`VerifyError::code`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReleaseError::Read { .. } => "unreadable",
+            ReleaseError::Input { source, .. } | ReleaseError::SelfCheck { source, .. } => {
+                source.code()
+            }
+            ReleaseError::Eval(_) => "eval-failed",
+            ReleaseError::InvalidFleet(_) => "invalid-fleet",
+            ReleaseError::UnknownHost(_) => "unknown-host",
+            ReleaseError::MissingClosure(_) => "missing-closure",
+            ReleaseError::Build { .. } => "build-failed",
+            ReleaseError::Push { .. } => "push-failed",
+            ReleaseError::UnpinnedPolicy { .. } => "unpinned-policy",
+            ReleaseError::PolicyKindConflict { .. } => "policy-kind-conflict",
+            ReleaseError::MissingPolicyComponent { .. } => "missing-policy-component",
+            ReleaseError::PolicyHashMismatch { .. } => "policy-hash-mismatch",
+            ReleaseError::PolicyConfig { .. } => "policy-config-refused",
+            ReleaseError::Bundle(_) => "bundle-failed",
+            ReleaseError::Previous { .. } => "previous-unreadable",
+            ReleaseError::NothingToRefresh(_) => "nothing-to-refresh",
+            ReleaseError::NoTrustRoot => "no-trust-root",
+            ReleaseError::Load(e) => e.code(),
+            ReleaseError::Record(e) => e.code(),
+            ReleaseError::NoRecord { .. } => "no-release-record",
+            ReleaseError::NotLastPublished { .. } => "not-last-published",
+            ReleaseError::VersionExhausted(_) => "version-exhausted",
+            ReleaseError::Sign(_) => "sign-failed",
+            ReleaseError::Write { .. } => "write-failed",
+        }
+    }
+}
+
+impl From<LoadError> for ReleaseError {
+    fn from(e: LoadError) -> Self {
+        ReleaseError::Load(e)
+    }
+}
+
+impl From<StateError> for ReleaseError {
+    fn from(e: StateError) -> Self {
+        ReleaseError::Record(e)
+    }
+}
+
 /// Where closures go: a Nix binary cache URL and the key that signs its narinfos.
 #[derive(Debug, Clone)]
 pub struct BinaryCache {
@@ -189,40 +267,15 @@ pub struct BinaryCache {
     pub signing_key: PathBuf,
 }
 
-/// The trust root agents pin, used to check a release before publishing it.
-pub struct TrustAnchor {
-    /// The verified trust root.
-    pub trust_root: Verified<TrustRoot>,
-}
-
-impl TrustAnchor {
-    /// Reads and verifies `trust_root` against the org-root public key file `org_root`.
-    pub fn load(trust_root: &Path, org_root: &Path, now: Timestamp) -> Result<Self, ReleaseError> {
-        let org = convoy_proto::PublicKeyFile::from_file_bytes(&read(org_root)?).map_err(|e| {
-            ReleaseError::Input {
-                what: format!("org-root key {}", org_root.display()),
-                source: VerifyError::Envelope(e.to_string()),
-            }
-        })?;
-        let trust_root =
-            verify_trust_root(&read(trust_root)?, &org.public_key, &VerifyOptions::at(now))
-                .map_err(|source| ReleaseError::Input {
-                    what: format!("trust root {}", trust_root.display()),
-                    source,
-                })?;
-        Ok(TrustAnchor { trust_root })
-    }
-
-    fn check<T: Artifact>(
-        &self,
-        what: &'static str,
-        bytes: &[u8],
-        now: Timestamp,
-    ) -> Result<(), ReleaseError> {
-        verify_artifact::<T>(bytes, &self.trust_root, &VerifyOptions::at(now))
-            .map(drop)
-            .map_err(|source| ReleaseError::SelfCheck { what, source })
-    }
+/// Checks a freshly signed artifact against the trust root agents pin, as of `now`.
+fn self_check<T: Artifact>(
+    anchor: &TrustAnchor,
+    what: &'static str,
+    bytes: &[u8],
+    now: Timestamp,
+) -> Result<Verified<T>, ReleaseError> {
+    verify_artifact::<T>(bytes, anchor.trust_root(), &VerifyOptions::at(now))
+        .map_err(|source| ReleaseError::SelfCheck { what, source })
 }
 
 /// Everything a release starts from.
@@ -265,6 +318,8 @@ pub struct Summary {
     pub fleet_version: Version,
     /// The new revocations version.
     pub revocations_version: Version,
+    /// The version of the policy bundle the fleet's snapshot names, if any.
+    pub policy_bundle_version: Option<Version>,
     /// When it was signed.
     pub signed_at: Timestamp,
     /// The release key that signed.
@@ -283,7 +338,8 @@ pub trait Progress {
     fn done(&self);
 }
 
-/// Who signs, where the result goes, and what it must verify against first.
+/// Who signs, where the result goes, what it must verify against first, and CI's own
+/// record of what it signed last.
 pub struct Publisher<'a> {
     /// The release key.
     pub key: &'a SecretKey,
@@ -291,6 +347,10 @@ pub struct Publisher<'a> {
     pub out: &'a ArtifactDir,
     /// If given, the signed artifacts must verify against it before they are published.
     pub anchor: Option<&'a TrustAnchor>,
+    /// The release record: the version and payload sha256 of every artifact CI signed
+    /// last (a [`convoy_proto::VerifierState`] kept by CI, never in the artifact
+    /// directory). Versions are taken from it, and it is committed after publishing.
+    pub record: &'a mut StateFile,
 }
 
 /// Builds or takes every host's closure, pushes them, signs and publishes. On any error
@@ -299,7 +359,7 @@ pub fn release(
     input: ReleaseInput,
     nix: &Nix,
     cache: &BinaryCache,
-    publisher: &Publisher,
+    publisher: &mut Publisher,
     now: Timestamp,
     progress: &dyn Progress,
 ) -> Result<Summary, ReleaseError> {
@@ -328,17 +388,33 @@ pub fn release(
     if let Some(host) = closures.keys().find(|h| !fleet.hosts.contains_key(*h)) {
         return Err(ReleaseError::UnknownHost(host.clone()));
     }
-    // Read the previous versions first: an unreadable artifact directory stops the release
-    // before any build work.
+    // The next versions come from CI's own record, never from the artifact directory; a
+    // directory that holds a release the record does not know stops the release before
+    // any build work.
     let out = publisher.out;
+    let record = publisher.record.state().clone();
+    for (kind, file) in [
+        (ArtifactKind::Fleet, FLEET_FILE),
+        (ArtifactKind::Revocations, REVOCATIONS_FILE),
+        (ArtifactKind::PolicyBundle, BUNDLE_MANIFEST),
+    ] {
+        if record.get(kind).is_none() && out.path().join(file).exists() {
+            return Err(ReleaseError::NoRecord {
+                kind,
+                dir: out.path().to_owned(),
+                record: publisher.record.path().to_owned(),
+            });
+        }
+    }
+    let recorded_version = |kind| record.get(kind).map(|p: ArtifactPin| p.version);
     let (previous_fleet, previous_revocations) = (
-        out.previous_version(FLEET_FILE)?,
-        out.previous_version(REVOCATIONS_FILE)?,
+        recorded_version(ArtifactKind::Fleet),
+        recorded_version(ArtifactKind::Revocations),
     );
     let bundle = match &policies {
         Some(inputs) => {
             let release = BundleRelease {
-                version: next_version(out.previous_version(BUNDLE_MANIFEST)?)?,
+                version: next_version(recorded_version(ArtifactKind::PolicyBundle))?,
                 signed_at: now,
                 source_commit: inputs.source_commit.clone(),
                 ci_commit: ci_commit.clone(),
@@ -403,13 +479,27 @@ pub fn release(
         meta: meta(previous_revocations)?,
     };
     let fleet: FleetResolved = fleet.with_meta(meta(previous_fleet)?);
-    let bundle_files = bundle.map(|b| b.files).unwrap_or_default();
-    sign_and_publish(&fleet, &revocations, publisher, resolved, bundle_files)
+    // The bundle released with this fleet: the new one, or the one CI published before
+    // (still in the directory, and still exactly what the record says).
+    let (bundle_pin, bundle_files) = match bundle {
+        Some(staged) => (Some(staged.pin), staged.files),
+        None => (out.recorded_bundle(&record)?, Vec::new()),
+    };
+    sign_and_publish(
+        fleet,
+        &revocations,
+        bundle_pin,
+        publisher,
+        resolved,
+        bundle_files,
+    )
 }
 
 /// A signed policy bundle, built but not yet published.
 struct StagedBundle {
     manifest: PolicyBundle,
+    /// Its version and payload sha256 (what the fleet's snapshot names).
+    pin: ArtifactPin,
     /// `policies/<sha256>.wasm` files, then the manifest (the order they are published in).
     files: Vec<(String, Vec<u8>)>,
 }
@@ -487,7 +577,15 @@ fn stage_bundle(
             reason: e.to_string(),
         })?;
         files.push((BUNDLE_MANIFEST.to_owned(), manifest_bytes));
-        Ok(StagedBundle { manifest, files })
+        let pin = pin_of_unsigned(&manifest).map_err(|e| BundleBuildError::Io {
+            path: BUNDLE_MANIFEST.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(StagedBundle {
+            manifest,
+            pin,
+            files,
+        })
     });
     let checked = collected
         .map_err(ReleaseError::from)
@@ -580,22 +678,35 @@ fn pin_policies(
     Ok(())
 }
 
-/// Re-signs the published artifacts with a new `signedAt` and a higher version, after
-/// checking that they verify against the trust root as of the time they were signed (so a
-/// tampered directory is never laundered by a refresh).
-pub fn refresh(
-    key: &SecretKey,
-    out: &ArtifactDir,
-    anchor: &TrustAnchor,
-    now: Timestamp,
-) -> Result<Summary, ReleaseError> {
-    let publisher = Publisher {
-        key,
-        out,
-        anchor: Some(anchor),
+/// Re-signs the published release with a new `signedAt` and the next versions, but only
+/// if the directory holds exactly what CI itself last published: each artifact must
+/// verify against the trust root as of the time it was signed, and its version and payload
+/// sha256 must equal the release record's. A replayed older release is refused as
+/// `rollback`, a swapped payload as `equivocation`, anything else CI did not sign as
+/// `not-last-published`; the next version is the record's + 1, never the directory's.
+pub fn refresh(publisher: &mut Publisher, now: Timestamp) -> Result<Summary, ReleaseError> {
+    let anchor = publisher.anchor.ok_or(ReleaseError::NoTrustRoot)?;
+    let out = publisher.out;
+    let record = publisher.record.state().clone();
+    let fleet: Verified<FleetResolved> =
+        out.verify_as_recorded(FLEET_FILE, anchor, &record, publisher.record.path())?;
+    let revocations: Verified<Revocations> =
+        out.verify_as_recorded(REVOCATIONS_FILE, anchor, &record, publisher.record.path())?;
+    let bundle: Option<Verified<PolicyBundle>> = match record.get(ArtifactKind::PolicyBundle) {
+        Some(_) => Some(out.verify_as_recorded(
+            BUNDLE_MANIFEST,
+            anchor,
+            &record,
+            publisher.record.path(),
+        )?),
+        None => None,
     };
-    let fleet: Verified<FleetResolved> = out.verify_as_signed(FLEET_FILE, anchor)?;
-    let revocations: Verified<Revocations> = out.verify_as_signed(REVOCATIONS_FILE, anchor)?;
+    check_snapshot(&fleet, &revocations, bundle.as_ref()).map_err(|source| {
+        ReleaseError::Input {
+            what: format!("published {}", out.path().join(FLEET_FILE).display()),
+            source,
+        }
+    })?;
     let bump = |meta: &Meta| -> Result<Meta, ReleaseError> {
         Ok(Meta {
             version: next_version(Some(meta.version))?,
@@ -612,29 +723,41 @@ pub fn refresh(
         .iter()
         .filter_map(|(h, spec)| spec.closure_hash.clone().map(|c| (h.clone(), c)))
         .collect();
+    let bundle_pin = bundle.as_ref().map(convoy_proto::published::pin_of);
     sign_and_publish(
-        &new_fleet,
+        new_fleet,
         &new_revocations,
-        &publisher,
+        bundle_pin,
+        publisher,
         closures,
         Vec::new(),
     )
 }
 
+/// Signs the revocations, binds them (and the bundle) into the fleet's snapshot, signs the
+/// fleet, self-checks both against the trust root, records what was signed in the release
+/// record, and publishes.
 fn sign_and_publish(
-    fleet: &FleetResolved,
+    mut fleet: FleetResolved,
     revocations: &Revocations,
-    publisher: &Publisher,
+    bundle: Option<ArtifactPin>,
+    publisher: &mut Publisher,
     closures: BTreeMap<String, ClosureHash>,
     bundle_files: Vec<(String, Vec<u8>)>,
 ) -> Result<Summary, ReleaseError> {
-    let Publisher { key, out, anchor } = publisher;
-    let fleet_bytes = convoy_proto::sign(fleet, &[key])?;
+    let (key, out, anchor) = (publisher.key, publisher.out, publisher.anchor);
+    let revocations_pin = pin_of_unsigned(revocations).map_err(SignError::from)?;
+    fleet.snapshot = Some(Snapshot {
+        revocations: revocations_pin,
+        policy_bundle: bundle,
+    });
+    let fleet_pin = pin_of_unsigned(&fleet).map_err(SignError::from)?;
+    let fleet_bytes = convoy_proto::sign(&fleet, &[key])?;
     let revocations_bytes = convoy_proto::sign(revocations, &[key])?;
-    if let Some(anchor) = *anchor {
+    if let Some(anchor) = anchor {
         let now = fleet.meta.signed_at;
-        anchor.check::<FleetResolved>(FLEET_FILE, &fleet_bytes, now)?;
-        anchor.check::<Revocations>(REVOCATIONS_FILE, &revocations_bytes, now)?;
+        self_check::<FleetResolved>(anchor, FLEET_FILE, &fleet_bytes, now)?;
+        self_check::<Revocations>(anchor, REVOCATIONS_FILE, &revocations_bytes, now)?;
     }
     // Policy components and their manifest first, then revocations, the fleet last: a
     // reader that sees the new fleet also sees everything it refers to.
@@ -646,11 +769,25 @@ fn sign_and_publish(
         (REVOCATIONS_FILE, revocations_bytes.as_slice()),
         (FLEET_FILE, fleet_bytes.as_slice()),
     ]);
+    // The record first: if publishing then fails, the next release numbers past what was
+    // signed instead of signing a second, different document under the same version
+    // (which every verifier that saw the first would refuse as equivocation).
+    let mut record = publisher.record.state().clone();
+    record.record_entry(ArtifactKind::Fleet, fleet_pin);
+    record.record_entry(ArtifactKind::Revocations, revocations_pin);
+    if let Some(pin) = bundle {
+        record.record_entry(ArtifactKind::PolicyBundle, pin);
+    }
+    if let Some(anchor) = anchor {
+        record.record(anchor.trust_root());
+    }
+    publisher.record.commit(record)?;
     out.publish(&files)?;
     Ok(Summary {
         out_dir: out.path().to_owned(),
         fleet_version: fleet.meta.version,
         revocations_version: revocations.meta.version,
+        policy_bundle_version: bundle.map(|b| b.version),
         signed_at: fleet.meta.signed_at,
         key_id: key.key_id().to_string(),
         fleet_sha256: convoy_proto::Sha256Digest::of(&fleet_bytes).to_string(),
@@ -683,44 +820,76 @@ impl ArtifactDir {
         &self.path
     }
 
-    /// The version of the published `file`, if there is one. Only the number is read (a
-    /// forged, higher number merely skips versions); refresh verifies fully. An unreadable
-    /// file is an error, never "none": restarting at 1 would be a rollback agents refuse.
+    /// The version of the published `file`, if there is one (`convoy-release
+    /// policy-bundle` numbering a standalone bundle directory). An unreadable file is an
+    /// error, never "none": restarting at 1 would be a rollback agents refuse.
     pub(crate) fn previous_version(&self, file: &str) -> Result<Option<Version>, ReleaseError> {
+        Ok(self.published_pin(file)?.map(|p| p.version))
+    }
+
+    /// The version and payload sha256 of the published `file`, if there is one; read
+    /// bounded, parsed strictly, not verified (callers compare it with the record).
+    fn published_pin(&self, file: &str) -> Result<Option<ArtifactPin>, ReleaseError> {
         let path = self.path.join(file);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_bounded(&path, MAX_ARTIFACT_BYTES) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(ReleaseError::Read { path, source }),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(LoadError::Read(e).into()),
         };
         let bad = |reason: String| ReleaseError::Previous {
             path: path.clone(),
             reason,
         };
         let value = convoy_proto::json::parse_strict(&bytes).map_err(|e| bad(e.to_string()))?;
-        let version = value
-            .pointer("/payload/meta/version")
+        let payload = value
+            .get("payload")
+            .ok_or_else(|| bad("no payload".into()))?;
+        let version = payload
+            .pointer("/meta/version")
             .and_then(serde_json::Value::as_u64)
             .and_then(Version::new)
             .ok_or_else(|| bad("no payload.meta.version".into()))?;
-        Ok(Some(version))
+        let canonical =
+            convoy_proto::json::canonical_value_bytes(payload).map_err(|e| bad(e.to_string()))?;
+        Ok(Some(ArtifactPin {
+            version,
+            payload_sha256: Sha256Digest::of(&canonical),
+        }))
     }
 
-    /// Verifies the published `file` as of the instant it claims to have been signed.
-    fn verify_as_signed<T: Artifact>(
+    /// The pin of the policy bundle CI published before, when it is still in the
+    /// directory exactly as the record says (so a new fleet can name it in its snapshot).
+    fn recorded_bundle(&self, record: &VerifierState) -> Result<Option<ArtifactPin>, ReleaseError> {
+        let Some(recorded) = record.get(ArtifactKind::PolicyBundle) else {
+            return Ok(None);
+        };
+        let found = self.published_pin(BUNDLE_MANIFEST)?;
+        check_recorded(ArtifactKind::PolicyBundle, recorded, found, record)?;
+        Ok(Some(recorded))
+    }
+
+    /// Verifies the published `file` as of the instant it claims to have been signed, and
+    /// requires it to be exactly what the release record says CI signed last.
+    fn verify_as_recorded<T: Artifact>(
         &self,
         file: &str,
         anchor: &TrustAnchor,
+        record: &VerifierState,
+        record_path: &Path,
     ) -> Result<Verified<T>, ReleaseError> {
+        let Some(recorded) = record.get(T::KIND) else {
+            return Err(ReleaseError::NoRecord {
+                kind: T::KIND,
+                dir: self.path.clone(),
+                record: record_path.to_owned(),
+            });
+        };
         let path = self.path.join(file);
-        let bytes = match std::fs::read(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let bytes = match read_artifact(&path, T::KIND) {
+            Err(LoadError::Read(e)) if e.is_not_found() => {
                 return Err(ReleaseError::NothingToRefresh(path));
             }
-            other => other.map_err(|source| ReleaseError::Read {
-                path: path.clone(),
-                source,
-            })?,
+            other => other?,
         };
         let input = |source| ReleaseError::Input {
             what: format!("published {}", path.display()),
@@ -734,8 +903,16 @@ impl ArtifactDir {
             })
             .and_then(|s| s.parse::<Timestamp>().ok())
             .ok_or_else(|| input(VerifyError::Envelope("no payload.meta.signedAt".into())))?;
-        verify_artifact::<T>(&bytes, &anchor.trust_root, &VerifyOptions::at(signed_at))
-            .map_err(input)
+        let options = VerifyOptions::at(signed_at).state(record);
+        let verified =
+            verify_artifact::<T>(&bytes, anchor.trust_root(), &options).map_err(input)?;
+        check_recorded(
+            T::KIND,
+            recorded,
+            Some(convoy_proto::published::pin_of(&verified)),
+            record,
+        )?;
+        Ok(verified)
     }
 
     /// Writes `files` into the directory: each is staged beside its final name, synced, then
@@ -780,25 +957,53 @@ impl ArtifactDir {
     pub fn read_published(&self) -> Result<Vec<(&'static str, Vec<u8>)>, ReleaseError> {
         [REVOCATIONS_FILE, FLEET_FILE]
             .into_iter()
-            .map(|name| Ok((name, read(&self.path.join(name))?)))
+            .map(|name| {
+                Ok((
+                    name,
+                    read_bounded(&self.path.join(name), MAX_ARTIFACT_BYTES)
+                        .map_err(LoadError::Read)?,
+                ))
+            })
             .collect()
     }
 }
 
-/// Reads a file, naming it in the error.
-pub fn read(path: &Path) -> Result<Vec<u8>, ReleaseError> {
-    std::fs::read(path).map_err(|source| ReleaseError::Read {
-        path: path.to_owned(),
-        source,
+/// The published artifact of `kind` must be exactly what the record says CI signed last:
+/// lower is `rollback`, the same version with other content `equivocation`, anything else
+/// (higher, or missing) `not-last-published`.
+fn check_recorded(
+    kind: ArtifactKind,
+    recorded: ArtifactPin,
+    found: Option<ArtifactPin>,
+    record: &VerifierState,
+) -> Result<(), ReleaseError> {
+    if let Some(found) = found {
+        record
+            .check(kind, found.version, found.payload_sha256)
+            .map_err(|source| ReleaseError::Input {
+                what: format!("published {kind}"),
+                source,
+            })?;
+        if found == recorded {
+            return Ok(());
+        }
+    }
+    Err(ReleaseError::NotLastPublished {
+        kind,
+        recorded,
+        found,
     })
 }
 
-/// Loads the release key file.
+/// Reads an input file (fleet JSON, revocation list, component), bounded, naming it in
+/// the error.
+pub fn read(path: &Path) -> Result<Vec<u8>, ReleaseError> {
+    Ok(read_bounded(path, convoy_proto::read::MAX_INPUT_BYTES).map_err(LoadError::Read)?)
+}
+
+/// Loads the release key file, bounded.
 pub fn load_key(path: &Path) -> Result<SecretKey, ReleaseError> {
-    SecretKey::from_file_bytes(&read(path)?).map_err(|e| ReleaseError::Input {
-        what: format!("release key {}", path.display()),
-        source: VerifyError::Envelope(e.to_string()),
-    })
+    Ok(convoy_proto::published::load_secret_key(path)?)
 }
 
 /// Parses an input document, naming it in the error.

@@ -41,6 +41,9 @@ impl Fixture {
     fn out(&self) -> std::path::PathBuf {
         self.dir.path().join("artifacts")
     }
+    fn record(&self) -> std::path::PathBuf {
+        self.dir.path().join("release-record.json")
+    }
     fn cache(&self) -> String {
         format!("file://{}", self.dir.path().join("cache").display())
     }
@@ -53,7 +56,7 @@ impl Fixture {
     /// `convoy-release publish` of the fleet and systems named by `source`, with this
     /// fixture's keys, cache and artifact directory.
     fn publish_from(&self, now: &str, source: &[&str], extra: &[&str]) -> std::process::Output {
-        let (cache, out) = (self.cache(), self.out());
+        let (cache, out, record) = (self.cache(), self.out(), self.record());
         let mut args = vec!["--json", "publish"];
         args.extend_from_slice(source);
         args.extend_from_slice(&[
@@ -65,6 +68,8 @@ impl Fixture {
             self.keys.release_key.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
+            "--state",
+            record.to_str().unwrap(),
             "--trust-root",
             self.keys.trust_root.to_str().unwrap(),
             "--org-root",
@@ -80,12 +85,14 @@ impl Fixture {
 
     /// `convoy-release refresh` of this fixture's artifact directory.
     fn refresh(&self, now: &str) -> std::process::Output {
-        let out = self.out();
+        let (out, record) = (self.out(), self.record());
         release_cmd(&[
             "--json",
             "refresh",
             "--out",
             out.to_str().unwrap(),
+            "--state",
+            record.to_str().unwrap(),
             "--release-key",
             self.keys.release_key.to_str().unwrap(),
             "--trust-root",
@@ -522,7 +529,7 @@ fn one_policy_name_used_with_two_kinds_publishes_nothing() {
             canary["policies"][0]["kind"] = "rollout".into();
             fleet["channels"]["canary"] = canary;
         },
-        "policy `disruption-budget` is used as Rollout and as Gate: one name, one kind",
+        "policy `disruption-budget` is used as rollout and as gate: one name, one kind",
     );
 }
 
@@ -620,5 +627,150 @@ fn releases_the_demo_fleet_straight_from_a_flake_attribute() {
             .flat_map(|c| &c.policies)
             .all(|p| p.sha256.is_some()),
         "every policy pinned"
+    );
+}
+
+/// The code of a refusal printed under `--json`, after checking it exited 1.
+fn refusal_code(out: &std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {} stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(report["ok"], false);
+    report["error"]["code"].as_str().unwrap().to_owned()
+}
+
+/// The published files, to compare before and after a refused refresh.
+fn published(f: &Fixture) -> Vec<(String, Vec<u8>)> {
+    ["fleet.resolved.json", "revocations.json"]
+        .iter()
+        .map(|n| (n.to_string(), std::fs::read(f.out().join(n)).unwrap()))
+        .collect()
+}
+
+/// The published fleet, re-signed by the release key after `edit` (what someone holding a
+/// validly signed artifact, or the key, could put in the directory).
+fn resign_fleet(f: &Fixture, edit: impl FnOnce(&mut FleetResolved)) {
+    let mut fleet = (*f.verify(NOW)).clone();
+    edit(&mut fleet);
+    std::fs::write(
+        f.out().join("fleet.resolved.json"),
+        sign(&fleet, &[&f.keys.release]).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn refresh_refuses_a_replayed_old_release_instead_of_laundering_it_into_a_rollback() {
+    let f = fixture(&["web1"], &[]);
+    ok(&f.publish(NOW, &[]));
+    let old = published(&f);
+    ok(&f.publish("2026-11-24T10:10:00Z", &[]));
+    // Whoever can write the publish directory puts the old, validly signed release back.
+    for (name, bytes) in &old {
+        std::fs::write(f.out().join(name), bytes).unwrap();
+    }
+    let out = f.refresh("2026-11-24T10:20:00Z");
+    assert_eq!(refusal_code(&out), "rollback");
+    assert_eq!(published(&f), old, "nothing was re-signed");
+    // Again and again: the version never creeps up past the hosts' high-water mark.
+    assert_eq!(refusal_code(&f.refresh("2026-11-24T10:30:00Z")), "rollback");
+}
+
+#[test]
+fn refresh_refuses_a_swapped_payload_and_a_version_ci_never_signed() {
+    let f = fixture(&["web1"], &[]);
+    ok(&f.publish(NOW, &[]));
+    // Same version, other content, validly signed: equivocation.
+    resign_fleet(&f, |fleet| {
+        fleet.hosts.get_mut("web1").unwrap().tags = vec!["evil".into()]
+    });
+    let swapped = published(&f);
+    assert_eq!(refusal_code(&f.refresh(NOW)), "equivocation");
+    assert_eq!(published(&f), swapped);
+    // A higher version CI never signed is not taken as the next base either.
+    resign_fleet(&f, |fleet| {
+        fleet.meta.version = Version::new(fleet.meta.version.get() + 40).unwrap()
+    });
+    assert_eq!(refusal_code(&f.refresh(NOW)), "not-last-published");
+}
+
+#[test]
+fn refresh_refuses_a_tampered_or_missing_record() {
+    let f = fixture(&["web1"], &[]);
+    ok(&f.publish(NOW, &[]));
+    let record = std::fs::read_to_string(f.record()).unwrap();
+    let state = VerifierState::from_bytes(record.as_bytes()).unwrap();
+    assert_eq!(state.get(ArtifactKind::Fleet).unwrap().version.get(), 1);
+    let before = published(&f);
+
+    // A record edited to a higher version: the directory is then an older release.
+    let raised = record.replacen("\"version\":1", "\"version\":7", 1);
+    assert_ne!(raised, record);
+    std::fs::write(f.record(), &raised).unwrap();
+    assert_eq!(refusal_code(&f.refresh(NOW)), "rollback");
+    // A record edited to another payload hash.
+    let fleet_hash = state
+        .get(ArtifactKind::Fleet)
+        .unwrap()
+        .payload_sha256
+        .to_string();
+    let rehashed = record.replace(&fleet_hash, &"0".repeat(64));
+    std::fs::write(f.record(), &rehashed).unwrap();
+    assert_eq!(refusal_code(&f.refresh(NOW)), "equivocation");
+    // A garbled record is an error, never "nothing published yet".
+    std::fs::write(f.record(), b"{\"accepted\":").unwrap();
+    assert_eq!(refusal_code(&f.refresh(NOW)), "state-corrupt");
+    // No record at all, for refresh and for publish: no version is taken from the directory.
+    std::fs::remove_file(f.record()).unwrap();
+    assert_eq!(refusal_code(&f.refresh(NOW)), "no-release-record");
+    assert_eq!(
+        refusal_code(&f.publish("2026-11-24T11:00:00Z", &[])),
+        "no-release-record"
+    );
+    assert_eq!(published(&f), before, "nothing was re-signed or published");
+}
+
+#[test]
+fn publish_takes_versions_from_its_record_and_binds_the_set_refresh_keeps_it_bound() {
+    let f = fixture(&["web1"], &[]);
+    ok(&f.publish(NOW, &[]));
+    // A forged high version in the directory does not move CI's numbering.
+    resign_fleet(&f, |fleet| fleet.meta.version = Version::new(1000).unwrap());
+    let summary = ok(&f.publish("2026-11-24T10:10:00Z", &[]));
+    assert_eq!(summary["fleetVersion"], 2);
+
+    let later = "2026-11-24T12:00:00Z";
+    let summary = ok(&f.refresh(later));
+    assert_eq!(summary["fleetVersion"], 3);
+    assert_eq!(summary["revocationsVersion"], 3);
+    // The refreshed directory verifies as one set: the fleet names the new revocations.
+    let org = PublicKeyFile::new(f.keys.org.public_key());
+    let org_path = f.dir.path().join("org-check.pub");
+    std::fs::write(&org_path, org.to_file_bytes()).unwrap();
+    let options = VerifyOptions::at(later.parse().unwrap());
+    let anchor = published::TrustAnchor::load(&f.keys.trust_root, &org_path, &options).unwrap();
+    let set = published::read_release(&f.out(), &anchor, &options).unwrap();
+    assert_eq!(set.fleet.meta.version.get(), 3);
+    let snapshot = set.fleet.snapshot.unwrap();
+    assert_eq!(snapshot.revocations.version.get(), 3);
+    assert_eq!(
+        snapshot.revocations.payload_sha256,
+        set.revocations.payload_sha256()
+    );
+    let record = VerifierState::from_bytes(&std::fs::read(f.record()).unwrap()).unwrap();
+    assert_eq!(record.get(ArtifactKind::Fleet).unwrap().version.get(), 3);
+    assert_eq!(
+        record.get(ArtifactKind::TrustRoot).unwrap().version.get(),
+        1
     );
 }

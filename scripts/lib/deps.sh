@@ -21,3 +21,16 @@ convoy_install_deps() {
   export NIX_CONFIG="experimental-features = nix-command flakes
 sandbox = false"
 }
+
+# What scripts/fuzz.sh needs besides the above: a nightly toolchain (libFuzzer's
+# instrumentation needs it) and cargo-fuzz, installed only when missing.
+convoy_install_fuzz_deps() {
+  if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    echo "==> installing the nightly toolchain (cargo-fuzz builds with it)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    echo "==> installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+  fi
+}

@@ -82,6 +82,13 @@ pub fn fleet(n: usize, version: u64, signed_at: Timestamp) -> FleetResolved {
             max_in_flight: Some(5),
             max_in_flight_pct: Some(10),
         }],
+        snapshot: Some(Snapshot {
+            revocations: ArtifactPin {
+                version: Version::new(1).unwrap(),
+                payload_sha256: Sha256Digest::of(b"revocations"),
+            },
+            policy_bundle: None,
+        }),
         meta: meta(version, signed_at),
     };
     doc

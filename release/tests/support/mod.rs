@@ -44,7 +44,7 @@ pub fn fleet_json(hosts: &[&str]) -> String {
         .map(|h| format!(r#""{h}":{{"system":"x86_64-linux","tags":["web"],"channel":"stable","closureHash":null,"pubkey":null,"pin":null}}"#))
         .collect();
     format!(
-        r#"{{"schemaVersion":1,"hosts":{{{}}},"channels":{{"stable":{{"rolloutPolicy":"all","reconcileIntervalMinutes":1,"signingIntervalMinutes":60,"freshnessWindowMinutes":180,"policies":[{{"name":"health","kind":"health","sha256":"abababababababababababababababababababababababababababababababab","config":{{}}}}]}}}},"rolloutPolicies":{{"all":{{"strategy":"all-at-once","waves":[{{"selector":{{"all":true}},"soakMinutes":0}}],"healthGate":{{"policy":"health","timeoutMinutes":10}},"onHealthFailure":"halt"}}}},"edges":[],"channelEdges":[],"disruptionBudgets":[],"meta":null}}"#,
+        r#"{{"schemaVersion":2,"hosts":{{{}}},"channels":{{"stable":{{"rolloutPolicy":"all","reconcileIntervalMinutes":1,"signingIntervalMinutes":60,"freshnessWindowMinutes":180,"policies":[{{"name":"health","kind":"health","sha256":"abababababababababababababababababababababababababababababababab","config":{{}}}}]}}}},"rolloutPolicies":{{"all":{{"strategy":"all-at-once","waves":[{{"selector":{{"all":true}},"soakMinutes":0}}],"healthGate":{{"policy":"health","timeoutMinutes":10}},"onHealthFailure":"halt"}}}},"edges":[],"channelEdges":[],"disruptionBudgets":[],"meta":null}}"#,
         hosts.join(",")
     )
 }
