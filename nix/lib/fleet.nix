@@ -654,6 +654,48 @@ let
           [ ]
       ) rolloutNames;
 
+      # An explicit `config` for the built-in `waves` policy: the rules of its
+      # validate-config that do not need the policy's JSON parser (wave counts per
+      # strategy, thresholds of at least 1). Everything else is checked at release.
+      explicitWavesErrors = concatMap (
+        c:
+        concatMap (
+          p:
+          let
+            cfg = p.value.config;
+            at = "channels.${c}.policies.${toString p.index}.config";
+            strategy = cfg.strategy or "staged";
+            n = if isList (cfg.waves or [ ]) then length (cfg.waves or [ ]) else 0;
+            gate = cfg.healthGate or null;
+          in
+          if p.value.name != "waves" || !(isAttrs cfg) then
+            [ ]
+          else
+            (
+              if n == 0 && strategy != "all-at-once" then
+                [ "${at}.waves: at least one wave is needed" ]
+              else if strategy == "canary" && n == 1 then
+                [ "${at}.waves: a canary rollout needs at least two waves (the canary, then the rest), not 1" ]
+              else if strategy == "all-at-once" && n > 1 then
+                [ "${at}.waves: an all-at-once rollout has exactly one wave, not ${toString n}" ]
+              else
+                [ ]
+            )
+            ++ (
+              if (cfg.skipOfflineAfterMinutes or null) == 0 then
+                [ "${at}.skipOfflineAfterMinutes: must be at least 1" ]
+              else
+                [ ]
+            )
+            ++ (
+              if isAttrs gate && (gate.timeoutMinutes or null) == 0 then
+                [ "${at}.healthGate.timeoutMinutes: must be at least 1" ]
+              else
+                [ ]
+            )
+        ) (util.imap0 (i: v: { index = i; value = v; }) channels.${c}.policies)
+      ) channelNames;
+
       # Every selector that ends up in the document or in a pin, with its option path.
       waveSelectors = concatMap (
         r: imap0 (i: w: {
@@ -847,6 +889,7 @@ let
         ++ hostErrors
         ++ channelErrors
         ++ rolloutErrors
+        ++ explicitWavesErrors
         ++ selectorErrors
         ++ edgeErrors
         ++ channelEdgeErrors

@@ -228,6 +228,12 @@ const RULES: &[Rule] = &[
         refusal: "a canary rollout needs at least two waves (the canary, then the rest)",
     },
     Rule {
+        fixture: "explicit_waves_config_breaks_the_policy_rules",
+        channel: "canary",
+        policy: "waves",
+        refusal: "a canary rollout needs at least two waves (the canary, then the rest)",
+    },
+    Rule {
         fixture: "all_at_once_with_two_waves",
         channel: "stable",
         policy: "waves",
