@@ -152,6 +152,8 @@ pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
 
 /// Prints `value` as pretty JSON.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    // Outputs carry policies' text (reasons, notes): printed with its controls escaped.
+    let text = serde_json::to_string_pretty(value)?;
+    println!("{}", convoy_host_runtime::text::json_printable(&text));
     Ok(())
 }

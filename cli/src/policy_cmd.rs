@@ -433,7 +433,7 @@ fn eval(args: EvalArgs, json: bool) -> Result<(), Failure> {
         call.kind,
         None,
     )?;
-    let eval = policy.evaluate_call(&call)?;
+    let eval = policy.call().evaluate(&call)?;
     if let Some(path) = &args.evidence {
         let evidence = Evidence {
             receipt: eval.receipt.clone(),
@@ -449,7 +449,11 @@ fn eval(args: EvalArgs, json: bool) -> Result<(), Failure> {
         });
     }
     let r = &eval.receipt;
-    println!("decision {}", serde_json::to_string_pretty(&eval.output)?);
+    let decision = serde_json::to_string_pretty(&eval.output)?;
+    println!(
+        "decision {}",
+        convoy_host_runtime::text::json_printable(&decision)
+    );
     println!("receipt");
     println!(
         "  policy        {} ({:?}, {})",

@@ -40,7 +40,7 @@ const BUDGET: &str = r#"{"budgets":[{"maxInFlightPct":10,"name":"fleet","selecto
 
 fn main() {
     let runs = runs();
-    let dir = convoy_policy_tests::builtin_components().expect("built-in components");
+    let dir = convoy_test_support::builtin_components().expect("built-in components");
     let chain = [
         ("waves", PolicyKind::Rollout),
         ("channel-edges", PolicyKind::Gate),
@@ -107,7 +107,8 @@ fn main() {
         timings[0] += t.elapsed();
         let t = Instant::now();
         let plan = waves
-            .plan_ids(WAVES, now, rollout, &snapshot)
+            .call()
+            .plan(WAVES, now, rollout, &snapshot)
             .expect("plan");
         timings[1] += t.elapsed();
         fuel.borrow_mut()[0] = plan.receipt.fuel_used;
@@ -121,7 +122,8 @@ fn main() {
         for (i, (gate, cfg)) in gates.iter().zip(gate_configs).enumerate() {
             let t = Instant::now();
             let verdict = gate
-                .admit_ids(cfg, now, &candidates, &snapshot)
+                .call()
+                .admit(cfg, now, &candidates, &snapshot)
                 .expect("admit");
             candidates = verdict.output.admitted;
             if i == gates.len() - 1 {
@@ -142,14 +144,20 @@ fn main() {
     let run_named = |total: &mut Duration| {
         let t = Instant::now();
         let snapshot = Snapshot::new(&rollout_input.hosts, active.clone()).expect("snapshot");
-        let plan = waves.plan_on(WAVES, now, rollout, &snapshot).expect("plan");
-        let mut candidates: Vec<String> =
-            plan.output.candidates.into_iter().map(|c| c.host).collect();
+        let plan = waves
+            .call()
+            .plan(WAVES, now, rollout, &snapshot)
+            .expect("plan");
+        let plan = snapshot.name_plan(&plan.output);
+        let mut candidates: Vec<String> = plan.candidates.into_iter().map(|c| c.host).collect();
         for (gate, cfg) in gates.iter().zip(gate_configs) {
+            let named = snapshot.candidates(&candidates);
             let verdict = gate
-                .admit_on(cfg, now, &candidates, &snapshot)
+                .call()
+                .admit(cfg, now, named.ids(), &snapshot)
                 .expect("admit");
-            candidates = verdict.output.admitted;
+            let verdict = named.name_verdict(&snapshot, &verdict.output);
+            candidates = verdict.admitted;
         }
         *total += t.elapsed();
         candidates.len()
@@ -275,7 +283,7 @@ fn main() {
     // The runtime's own floor: a gate that returns its candidates untouched, so the time is
     // instantiation + lowering 10,000 hosts + lifting the verdict + receipt.
     // A gate written in WAT that admits its candidate list as is (`tests/hostile/good_gate.wat`).
-    let floor_bytes = convoy_policy_tests::corpus::corpus_component("good_gate.wat");
+    let floor_bytes = convoy_test_support::corpus::corpus_component("good_gate.wat");
     let floor_spec = PolicySpec {
         name: "floor".into(),
         kind: PolicyKind::Gate,
@@ -287,23 +295,23 @@ fn main() {
     let candidates: Vec<String> = rollout_input.hosts.iter().map(|h| h.name.clone()).collect();
     let validate = Instant::now();
     for _ in 0..runs {
-        std::hint::black_box(floor.validate_config("{}").expect("validate"));
+        std::hint::black_box(floor.call().validate_config("{}").expect("validate"));
     }
     let validate = validate.elapsed();
+    let floor_admit = || {
+        let named = snapshot.candidates(&candidates);
+        let eval = floor
+            .call()
+            .admit("{}", now, named.ids(), &snapshot)
+            .expect("admit");
+        eval.map(|out| named.name_verdict(&snapshot, &out))
+    };
     let t = Instant::now();
     for _ in 0..runs {
-        std::hint::black_box(
-            floor
-                .admit_on("{}", now, &candidates, &snapshot)
-                .expect("admit"),
-        );
+        std::hint::black_box(floor_admit());
     }
     let floor_time = t.elapsed();
-    let floor_fuel = floor
-        .admit_on("{}", now, &candidates, &snapshot)
-        .expect("admit")
-        .receipt
-        .fuel_used;
+    let floor_fuel = floor_admit().receipt.fuel_used;
     println!(
         "runtime floor: empty call (fresh instance) {:.3} ms; identity gate over a {HOSTS}-host snapshot and {HOSTS} candidates {:.2} ms (receipt included), fuel {}",
         ms(per(validate)),

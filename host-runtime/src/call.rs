@@ -7,12 +7,14 @@ use crate::abi::attestation::AttestationInput;
 use crate::abi::gate::GateInput;
 use crate::abi::health::HealthInput;
 use crate::abi::rollout::RolloutInput;
-use crate::policy::Policy;
+use crate::error::InputProblem;
+use crate::kind::PolicyWorld;
+use crate::policy::{CallBuilder, Policy};
 use crate::receipt::{Evaluation, Evidence, Replay};
+use crate::snapshot::Snapshot;
 use convoy_proto::PolicyKind;
 
 use crate::PolicyError;
-use crate::kind::PolicyWorld;
 
 /// One policy call as data.
 ///
@@ -58,36 +60,49 @@ impl PolicyCall {
     }
 }
 
-impl Policy {
+impl CallBuilder<'_> {
     /// Evaluates a call given as data; the output comes back as JSON (for
     /// `validate-config`: `{"ok": null}` or `{"err": "why"}`, see [`crate::ConfigVerdict`]).
-    pub fn evaluate_call(&self, call: &PolicyCall) -> Result<Evaluation<Value>, PolicyError> {
-        let bad_input = |reason: String| PolicyError::Input {
-            policy: self.name().to_owned(),
-            reason,
+    ///
+    /// A rollout or gate input names its hosts: they become the call's [`Snapshot`], and the
+    /// decision is named on it ([`Snapshot::name_plan`], [`crate::NamedCandidates`]).
+    pub fn evaluate(&self, call: &PolicyCall) -> Result<Evaluation<Value>, PolicyError> {
+        let policy = self.policy();
+        let bad_input = |problem: InputProblem| PolicyError::Input {
+            policy: policy.name().to_owned(),
+            problem,
         };
-        if call.kind != self.kind() {
+        if call.kind != policy.kind() {
             return Err(PolicyError::WrongKind {
-                policy: self.name().to_owned(),
+                policy: policy.name().to_owned(),
                 wanted: call.kind,
-                actual: self.kind(),
+                actual: policy.kind(),
             });
         }
-        let config = call.config_string().map_err(bad_input)?;
+        let config = call
+            .config_string()
+            .map_err(|detail| bad_input(InputProblem::Config { detail }))?;
         let Some(input) = &call.input else {
             return self.validate_config(&config).map(erase);
         };
-        fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
-            serde_path_to_error::deserialize(v.clone()).map_err(|e| e.to_string())
+        fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, InputProblem> {
+            serde_path_to_error::deserialize(v.clone()).map_err(|e| InputProblem::Decode {
+                detail: e.to_string(),
+            })
         }
         match call.kind {
             PolicyKind::Rollout => {
                 let i: RolloutInput = typed(input).map_err(bad_input)?;
-                self.plan(&config, &i).map(erase)
+                let snapshot = Snapshot::new(&i.hosts, i.active.clone())?;
+                self.plan(&config, i.now, &i.rollout, &snapshot)
+                    .map(|e| erase(e.map(|o| snapshot.name_plan(&o))))
             }
             PolicyKind::Gate => {
                 let i: GateInput = typed(input).map_err(bad_input)?;
-                self.admit(&config, &i).map(erase)
+                let snapshot = Snapshot::new(&i.hosts, i.active.clone())?;
+                let candidates = snapshot.candidates(&i.candidates);
+                self.admit(&config, i.now, candidates.ids(), &snapshot)
+                    .map(|e| erase(e.map(|o| candidates.name_verdict(&snapshot, &o))))
             }
             PolicyKind::Health => {
                 let i: HealthInput = typed(input).map_err(bad_input)?;
@@ -106,7 +121,7 @@ impl Policy {
     /// one. The policy must be the one the receipt names (same sha256) — otherwise the
     /// mismatch is reported, not hidden.
     pub fn replay(&self, evidence: &Evidence) -> Result<Replay, PolicyError> {
-        let replayed = self.evaluate_call(&evidence.call)?.receipt;
+        let replayed = self.call().evaluate(&evidence.call)?.receipt;
         let mismatches = evidence.receipt.differences(&replayed);
         Ok(Replay {
             replayed,

@@ -12,16 +12,16 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, OptLevel, Store};
 
-use crate::abi::attestation::{AttestationInput, AttestationVerdict};
-use crate::abi::health::{HealthInput, HealthVerdict};
-use crate::abi::wire::{GateIn, PlanOut, RolloutIn, VerdictOut};
 use crate::cache::CompiledCache;
+use crate::error::{EngineProblem, Rejection};
+use crate::kind::{ALL_KINDS, PolicyWorld};
 use crate::limits::Limits;
 use crate::policy::{KindPre, Policy, StoreState, deadline_ticks};
+use crate::scan;
+use crate::text::printable_owned;
 use convoy_proto::PolicyKind;
 
 use crate::PolicyError;
-use crate::kind::PolicyWorld;
 
 /// How a [`PolicyEngine`] is set up.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ pub struct EngineOptions {
     /// Period of the epoch ticker that enforces [`Limits::timeout`].
     pub epoch_tick: Duration,
     /// How many evaluations may run at once on this engine (its instance pool's slots);
-    /// one more is refused with a typed [`PolicyError::Engine`].
+    /// one more is refused with a typed [`EngineProblem::Instantiate`].
     pub max_concurrent: u32,
 }
 
@@ -133,9 +133,10 @@ pub fn deterministic_config() -> Config {
 
 /// How many evaluations one engine runs at once by default
 /// ([`EngineOptions::max_concurrent`]): the slots of its instance pool. One beyond that is
-/// refused with a typed [`PolicyError::Engine`], never queued or half-run. Each slot
-/// reserves (does not commit) the address space of a 4 GiB memory plus its guard region,
-/// so 64 slots take about 260 GiB of the 128 TiB a process can address.
+/// refused with a typed [`EngineProblem::Instantiate`], never queued or half-run. Each slot
+/// reserves (does not commit) the address space of [`scan::COMPONENT_LIMITS`]`.memories`
+/// 4 GiB memories plus their guard regions, so 64 slots take about 520 GiB of the 128 TiB
+/// a process can address.
 pub const POOL_SLOTS: u32 = 64;
 
 /// Bytes of each linear memory that stay mapped between evaluations (zeroed by `memset`
@@ -149,18 +150,27 @@ pub const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 /// third of a small call's time at 10,000 hosts. The pooling allocator reserves
 /// `slots` slots once ([`EngineOptions::max_concurrent`]) and reuses them; a reused memory is zeroed before its next
 /// instance sees it, so nothing leaks from one evaluation to the next, exactly as with a
-/// fresh mapping. Memory growth is still capped per call by the store's limiter
-/// ([`Limits::memory_bytes`]); the pool's own bound is the whole 4 GiB of a 32-bit memory,
-/// so the limiter always decides first.
+/// fresh mapping.
+///
+/// One component instance may take at most the pre-scan's counts of core instances,
+/// memories and tables ([`scan::COMPONENT_LIMITS`]; a component past them is refused at
+/// load), and the pool has that many of each per slot, so one call cannot take another's
+/// slots. Memory growth is capped per call, across all memories and tables of the store,
+/// by the store's limiter ([`Limits::memory_bytes`]); the pool's own bound is the whole
+/// 4 GiB of a 32-bit memory, so the limiter always decides first.
 fn instance_pool(slots: u32) -> wasmtime::InstanceAllocationStrategy {
+    let per = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    let limits = &scan::COMPONENT_LIMITS;
     let slots = slots.max(1);
     let mut pool = wasmtime::PoolingAllocationConfig::default();
-    // A component instance holds a few core instances (its module and the canonical ABI's
-    // shims) and tables; each of those is small. Memories are the large part: one each.
     pool.total_component_instances(slots)
-        .total_core_instances(slots.saturating_mul(4))
-        .total_memories(slots)
-        .total_tables(slots.saturating_mul(4))
+        .max_core_instances_per_component(per(limits.core_instances))
+        .max_memories_per_component(per(limits.memories))
+        .max_tables_per_component(per(limits.tables))
+        .total_core_instances(slots.saturating_mul(per(limits.core_instances)))
+        .total_memories(slots.saturating_mul(per(limits.memories)))
+        .total_tables(slots.saturating_mul(per(limits.tables)))
+        .table_elements(usize::try_from(crate::limits::MAX_TABLE_ELEMENTS).unwrap_or(usize::MAX))
         .max_memory_size(4 << 30)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10);
@@ -172,8 +182,11 @@ impl PolicyEngine {
     pub fn new(options: EngineOptions) -> Result<Self, PolicyError> {
         let mut config = deterministic_config();
         config.allocation_strategy(instance_pool(options.max_concurrent));
-        let engine = Engine::new(&config)
-            .map_err(|e| PolicyError::Engine(format!("configuring wasmtime: {e}")))?;
+        let engine = Engine::new(&config).map_err(|e| {
+            PolicyError::Engine(EngineProblem::Configure {
+                detail: one_line(&e),
+            })
+        })?;
         let compat = compatibility_hash(&engine);
         let cache = options.cache_dir.map(CompiledCache::open).transpose()?;
         let tick = options.epoch_tick.max(Duration::from_millis(1));
@@ -210,10 +223,11 @@ impl PolicyEngine {
     /// Loads a policy from component bytes pinned by `spec`.
     ///
     /// In order: the sha256 of `bytes` must equal `spec.sha256` (otherwise
-    /// [`PolicyError::HashMismatch`], before any parsing); the compiled form comes from the
-    /// local cache or is compiled now; the component must import nothing and export
-    /// exactly its world's functions with the world's signatures (otherwise
-    /// [`PolicyError::RejectedModule`]).
+    /// [`PolicyError::HashMismatch`], before any parsing); the pre-scan refuses a
+    /// component past the documented limits ([`scan::COMPONENT_LIMITS`]) before any
+    /// compilation; the compiled form comes from the local cache or is compiled now; the
+    /// component must import nothing and export exactly its world's functions with the
+    /// world's signatures (otherwise [`PolicyError::RejectedModule`]).
     pub fn load(
         &self,
         spec: &PolicySpec,
@@ -246,16 +260,22 @@ impl PolicyEngine {
         bytes: &[u8],
     ) -> Result<(Component, bool), PolicyError> {
         let inner = &self.inner;
+        let reject = |reason| PolicyError::RejectedModule {
+            policy: spec.name.clone(),
+            reason,
+        };
+        // Before the cache too: an entry only ever exists for a component that passed.
+        scan::scan(bytes, &scan::COMPONENT_LIMITS).map_err(reject)?;
         if let Some(cache) = &inner.cache
             && let Some(c) = cache.load(&inner.engine, &spec.sha256, &inner.compat)?
         {
             return Ok((c, false));
         }
-        let component =
-            Component::new(&inner.engine, bytes).map_err(|e| PolicyError::RejectedModule {
-                policy: spec.name.clone(),
-                reason: format!("not a valid component: {}", one_line(&e)),
-            })?;
+        let component = Component::new(&inner.engine, bytes).map_err(|e| {
+            reject(Rejection::NotAComponent {
+                detail: printable_owned(&one_line(&e)),
+            })
+        })?;
         if let Some(cache) = &inner.cache {
             cache.store(&component, &spec.sha256, &inner.compat)?;
         }
@@ -269,7 +289,7 @@ impl PolicyEngine {
         component: &Component,
     ) -> Result<KindPre, PolicyError> {
         let engine = &self.inner.engine;
-        let reject = |reason: String| PolicyError::RejectedModule {
+        let reject = |reason: Rejection| PolicyError::RejectedModule {
             policy: spec.name.clone(),
             reason,
         };
@@ -277,41 +297,35 @@ impl PolicyEngine {
         // wit-component keeps `convoy:policy/types` as an import of an instance that
         // exports only value types (records, enums): it carries no function, resource or
         // module, so it grants nothing. Anything else is a capability and is refused.
-        let imports: Vec<&str> = ty
+        let imports: Vec<String> = ty
             .imports(engine)
             .filter(|(_, item)| !carries_only_types(engine, &item.ty))
-            .map(|(name, _)| name)
+            .map(|(name, _)| printable_owned(name))
             .collect();
         if !imports.is_empty() {
-            return Err(reject(format!(
-                "imports {} (a policy world imports nothing: no WASI, no clock, no I/O)",
-                imports.join(", ")
-            )));
+            return Err(reject(Rejection::Imports { imports }));
         }
         let mut exports: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
         exports.sort_unstable();
         let expected = spec.kind.exports();
         if exports != expected {
-            return Err(reject(format!(
-                "exports [{}] but world {} exports [{}]",
-                exports.join(", "),
-                spec.kind.world(),
-                expected.join(", ")
-            )));
+            return Err(reject(Rejection::Exports {
+                found: exports.into_iter().map(printable_owned).collect(),
+                world: spec.kind.world(),
+                expected,
+            }));
         }
         // An empty linker: instantiation can only succeed for a component without imports.
         let pre = self.inner.linker.instantiate_pre(component).map_err(|e| {
-            reject(format!(
-                "cannot instantiate without imports: {}",
-                one_line(&e)
-            ))
+            reject(Rejection::Instantiation {
+                detail: printable_owned(&one_line(&e)),
+            })
         })?;
         let signature = |e: wasmtime::Error| {
-            reject(format!(
-                "export signatures do not match world {}: {}",
-                spec.kind.world(),
-                one_line(&e)
-            ))
+            reject(Rejection::Signature {
+                world: spec.kind.world(),
+                detail: printable_owned(&one_line(&e)),
+            })
         };
         // Type-check both exports once, in a throwaway instance, against the Rust form of
         // the world (component types are structural: names of records do not matter,
@@ -320,40 +334,55 @@ impl PolicyEngine {
             kind: spec.kind,
             pre,
         };
-        let mut store = Store::new(engine, StoreState::new(self.inner.limits.memory_bytes));
-        store.limiter(|s| s.limiter());
-        store.set_fuel(self.inner.limits.fuel).map_err(signature)?;
-        store.set_epoch_deadline(deadline_ticks(
-            self.inner.limits.timeout,
-            self.inner.epoch_tick,
-        ));
-        store.epoch_deadline_trap();
-        let instance = pre
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| reject(format!("instantiation fails: {}", one_line(&e))))?;
-        instance
-            .get_typed_func::<(&str,), (Result<(), String>,)>(&mut store, "validate-config")
-            .map_err(signature)?;
-        match spec.kind {
-            PolicyKind::Rollout => instance
-                .get_typed_func::<(&str, RolloutIn<'_>), (PlanOut,)>(&mut store, "plan")
-                .map(drop),
-            PolicyKind::Gate => instance
-                .get_typed_func::<(&str, GateIn<'_>), (VerdictOut,)>(&mut store, "admit")
-                .map(drop),
-            PolicyKind::Health => instance
-                .get_typed_func::<(&str, &HealthInput), (HealthVerdict,)>(&mut store, "assess")
-                .map(drop),
-            PolicyKind::Attestation => instance
-                .get_typed_func::<(&str, &AttestationInput), (AttestationVerdict,)>(
-                    &mut store, "assess",
-                )
-                .map(drop),
+        // Start functions run here, under the engine's default limits like any call.
+        let mut store = self.store(&self.inner.limits)?;
+        let instance =
+            pre.pre
+                .instantiate(&mut store)
+                .map_err(|e| match classify_load(&spec.name, e) {
+                    Ok(limit) => limit,
+                    Err(detail) => reject(Rejection::Instantiation {
+                        detail: printable_owned(&detail),
+                    }),
+                })?;
+        for export in spec.kind.spec().exports {
+            export.check(&mut store, &instance).map_err(signature)?;
         }
-        .map_err(signature)?;
         Ok(pre)
     }
+
+    /// A fresh store for one call under `limits`: the limiter's running total, fuel, the
+    /// epoch deadline and the bound on what the host copies out of the guest.
+    pub(crate) fn store(&self, limits: &Limits) -> Result<Store<StoreState>, PolicyError> {
+        let inner = &self.inner;
+        let mut store = Store::new(&inner.engine, StoreState::new(limits.memory_bytes));
+        store.limiter(|s| s.limiter());
+        store.set_fuel(limits.fuel).map_err(|e| {
+            PolicyError::Engine(EngineProblem::Store {
+                detail: one_line(&e),
+            })
+        })?;
+        store.set_epoch_deadline(deadline_ticks(limits.timeout, inner.epoch_tick));
+        store.epoch_deadline_trap();
+        // Bounds what the guest can make the host allocate when its result is lifted
+        // (a list of a million aliases of one large string, say).
+        store.set_hostcall_fuel(usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX));
+        Ok(store)
+    }
+}
+
+/// A resource limit hit while instantiating at load (a start function growing memory):
+/// its own typed error; anything else is the instantiation's detail.
+fn classify_load(policy: &str, e: wasmtime::Error) -> Result<PolicyError, String> {
+    for cause in e.chain() {
+        if let Some(hit) = cause.downcast_ref::<crate::limits::LimitHit>() {
+            return Ok(PolicyError::ResourceExceeded {
+                policy: policy.to_owned(),
+                limit: hit.0,
+            });
+        }
+    }
+    Err(one_line(&e))
 }
 
 /// What a component is, as an auditor reads it (`convoy policy inspect`).
@@ -405,13 +434,15 @@ impl PolicyEngine {
         };
         let engine = &self.inner.engine;
         let ty = component.component_type();
+        // Every name here is the component's own text: printable before it is shown.
         info.imports = ty
             .imports(engine)
             .map(|(n, item)| {
+                let n = printable_owned(n);
                 if carries_only_types(engine, &item.ty) {
                     format!("{n} (types only)")
                 } else {
-                    n.to_owned()
+                    n
                 }
             })
             .collect();
@@ -419,22 +450,22 @@ impl PolicyEngine {
             .exports(engine)
             .map(|(n, item)| match &item.ty {
                 ComponentItem::ComponentFunc(f) => {
-                    let params: Vec<&str> = f.params().map(|(p, _)| p).collect();
-                    format!("{n}({})", params.join(", "))
+                    let params: Vec<String> = f.params().map(|(p, _)| printable_owned(p)).collect();
+                    format!("{}({})", printable_owned(n), params.join(", "))
                 }
-                _ => n.to_owned(),
+                _ => printable_owned(n),
             })
             .collect();
         // Only a world with exactly these export names can be the component's (health and
         // attestation share theirs); with none, the first world's refusal says what is off.
         let mut names: Vec<&str> = ty.exports(engine).map(|(n, _)| n).collect();
         names.sort_unstable();
-        let mut kinds: Vec<PolicyKind> = crate::kind::ALL_KINDS
+        let mut kinds: Vec<PolicyKind> = ALL_KINDS
             .into_iter()
             .filter(|k| names == k.exports())
             .collect();
         if kinds.is_empty() {
-            kinds.extend(crate::kind::ALL_KINDS.first());
+            kinds.extend(ALL_KINDS.first());
         }
         for kind in kinds {
             match self.check_world(&probe(kind), &component) {
@@ -522,7 +553,11 @@ impl EpochTicker {
                     }
                 }
             })
-            .map_err(|e| PolicyError::Engine(format!("starting the epoch ticker: {e}")))?;
+            .map_err(|e| {
+                PolicyError::Engine(EngineProblem::Ticker {
+                    detail: e.to_string(),
+                })
+            })?;
         Ok(EpochTicker { stop, handle })
     }
 

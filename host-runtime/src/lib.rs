@@ -5,10 +5,12 @@
 //! wall-clock backstop) with a local cache of compiled code ([`CompiledCache`]).
 //! [`PolicyEngine::load`] turns component bytes pinned by a [`PolicySpec`] (normally an
 //! entry of a verified [`convoy_proto::policy_bundle`] manifest, see [`bundle`]) into a
-//! [`Policy`]: hash first, then compile or reuse, then refuse anything that imports or does
-//! not export its world. Every evaluation runs in a fresh instance under [`Limits`], is
-//! validated against its world's contract, and returns an [`Evaluation`] with a
-//! [`Receipt`]; every failure is a typed [`PolicyError`].
+//! [`Policy`]: hash first, then the pre-scan ([`scan`]), then compile or reuse, then refuse
+//! anything that imports or does not export its world ([`WORLDS`]). Every evaluation
+//! ([`Policy::call`], a [`CallBuilder`]) runs in a fresh instance under [`Limits`], is
+//! validated against its world's contract ([`validate`]), and returns an [`Evaluation`]
+//! with a [`Receipt`]; every failure is a typed [`PolicyError`] whose sub-enums callers
+//! switch on. Guest text is printed only through [`text::printable`].
 
 pub mod abi;
 pub mod bundle;
@@ -21,22 +23,30 @@ mod le_hash;
 mod limits;
 mod policy;
 mod receipt;
+pub mod scan;
 mod snapshot;
-mod validate;
+pub mod text;
+pub mod validate;
 
 pub use abi::{attestation, gate, health, rollout, types, wire};
 pub use cache::CompiledCache;
 pub use call::PolicyCall;
 pub use convoy_proto::PolicyKind;
 pub use engine::{
-    ComponentInfo, EngineOptions, LoadStats, PolicyEngine, PolicySpec, deterministic_config,
+    ComponentInfo, EngineOptions, LoadStats, POOL_SLOTS, PolicyEngine, PolicySpec,
+    deterministic_config,
 };
-pub use error::PolicyError;
-pub use kind::{ABI_MAJOR, ABI_VERSION, ALL_KINDS, PolicyWorld, parse_kind, parse_world};
-pub use limits::Limits;
-pub use policy::{ConfigVerdict, Policy, StoreState};
+pub use error::{
+    CacheProblem, DecisionList, EngineProblem, GuestTrap, InputProblem, OutputViolation,
+    PolicyError, ReasonProblem, Rejection, ResourceLimit,
+};
+pub use kind::{
+    ABI_MAJOR, ABI_VERSION, ALL_KINDS, Export, PolicyWorld, WORLDS, World, parse_kind, parse_world,
+};
+pub use limits::{Limits, MAX_TABLE_ELEMENTS, TABLE_ELEMENT_BYTES};
+pub use policy::{CallBuilder, ConfigVerdict, Policy, StoreState};
 pub use receipt::{Evaluation, Evidence, Receipt, Replay};
-pub use snapshot::{Snapshot, SnapshotError};
+pub use snapshot::{NamedCandidates, Snapshot, SnapshotError};
 
 /// The exact wasmtime version policies are compiled and metered with; receipts are only
 /// reproducible under the same one.

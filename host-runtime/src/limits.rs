@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use crate::error::ResourceLimit;
+use crate::scan::COMPONENT_LIMITS;
+
 /// The budget of one policy evaluation.
 ///
 /// Fuel is the deterministic limit: the same component and input consume the same fuel
@@ -13,7 +16,8 @@ use std::time::Duration;
 pub struct Limits {
     /// Fuel (roughly, wasm instructions) one call may consume.
     pub fuel: u64,
-    /// Largest linear memory (bytes) the guest may grow to.
+    /// Most bytes the guest's memories and tables may take together (all of them, in every
+    /// core instance of the component; a table element counts [`TABLE_ELEMENT_BYTES`]).
     pub memory_bytes: u64,
     /// Wall-clock deadline of one call, enforced by epoch interruption.
     pub timeout: Duration,
@@ -36,36 +40,64 @@ impl Default for Limits {
 }
 
 /// Marker error returned by the limiter; the evaluator recognises it in the trap chain
-/// and turns it into [`crate::PolicyError::MemoryExceeded`].
+/// and turns it into [`crate::PolicyError::ResourceExceeded`].
 #[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("linear memory grow to {requested} bytes refused (cap {cap})")]
-pub(crate) struct MemoryCapHit {
-    pub(crate) cap: u64,
-    pub(crate) requested: u64,
+#[error("{0}")]
+pub(crate) struct LimitHit(pub(crate) ResourceLimit);
+
+/// What one table element is counted as against the memory cap: a function reference
+/// is a pointer in wasmtime's tables.
+pub const TABLE_ELEMENT_BYTES: u64 = 8;
+
+/// Most elements one table may have (a policy needs a few hundred for its function
+/// pointers); also the size of the instance pool's table slots, so the limiter decides
+/// before the pool could refuse.
+pub const MAX_TABLE_ELEMENTS: u64 = 1 << 16;
+
+/// The per-store limiter. One store serves exactly one evaluation, so its running total
+/// is the call's: every linear memory and every table of every core instance of the
+/// component counts against one cap, however many of them the component has.
+pub(crate) struct StoreLimiter {
+    /// [`Limits::memory_bytes`].
+    cap: u64,
+    /// Bytes of all memories plus [`TABLE_ELEMENT_BYTES`] per element of all tables.
+    total: u64,
 }
 
-/// The per-store limiter. One store serves exactly one evaluation.
-pub(crate) struct StoreLimiter {
-    pub(crate) memory_cap: u64,
-    pub(crate) max_tables_elements: usize,
+impl StoreLimiter {
+    pub(crate) fn new(cap: u64) -> Self {
+        StoreLimiter { cap, total: 0 }
+    }
+
+    /// Moves the running total from `current` to `desired` bytes of one memory or table,
+    /// or refuses with the typed error that makes wasmtime trap the guest.
+    fn grow(&mut self, current: u64, desired: u64) -> wasmtime::Result<bool> {
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.cap {
+            // An error (not `Ok(false)`) makes wasmtime trap the guest: a guest that handles
+            // -1 could take a different, machine-dependent path.
+            return Err(wasmtime::Error::new(LimitHit(ResourceLimit::Memory {
+                cap_bytes: self.cap,
+                requested_bytes: total,
+            })));
+        }
+        self.total = total;
+        Ok(true)
+    }
+}
+
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 impl wasmtime::ResourceLimiter for StoreLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let desired = u64::try_from(desired).unwrap_or(u64::MAX);
-        if desired > self.memory_cap {
-            // An error (not `Ok(false)`) makes wasmtime trap the guest.
-            return Err(wasmtime::Error::new(MemoryCapHit {
-                cap: self.memory_cap,
-                requested: desired,
-            }));
-        }
-        Ok(true)
+        self.grow(to_u64(current), to_u64(desired))
     }
 
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
@@ -75,19 +107,40 @@ impl wasmtime::ResourceLimiter for StoreLimiter {
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_tables_elements {
-            return Err(wasmtime::Error::msg(format!(
-                "table grow to {desired} elements refused"
+        let desired = to_u64(desired);
+        if desired > MAX_TABLE_ELEMENTS {
+            return Err(wasmtime::Error::new(LimitHit(
+                ResourceLimit::TableElements {
+                    cap: MAX_TABLE_ELEMENTS,
+                    requested: desired,
+                },
             )));
         }
-        Ok(true)
+        self.grow(
+            to_u64(current).saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+        )
     }
 
     fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
         Err(error.context("table grow failed"))
+    }
+
+    // Counts per store, i.e. per call. The pre-scan refuses a component past these at
+    // load ([`crate::scan`]), so a loaded policy never reaches them.
+    fn instances(&self) -> usize {
+        COMPONENT_LIMITS.core_instances as usize
+    }
+
+    fn memories(&self) -> usize {
+        COMPONENT_LIMITS.memories as usize
+    }
+
+    fn tables(&self) -> usize {
+        COMPONENT_LIMITS.tables as usize
     }
 }

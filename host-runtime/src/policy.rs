@@ -7,13 +7,13 @@ use wasmtime::component::{ComponentNamedList, InstancePre, Lift, Lower};
 use wasmtime::{Store, Trap, WasmBacktrace};
 
 use crate::abi::attestation::{AttestationInput, AttestationVerdict};
-use crate::abi::gate::{GateInput, Verdict};
 use crate::abi::health::{HealthInput, HealthVerdict};
-use crate::abi::rollout::{Plan, RolloutInput};
 use crate::abi::types::Rollout;
 use crate::abi::wire::{GateIn, PlanOut, RolloutIn, VerdictOut};
 use crate::engine::{PolicyEngine, PolicySpec, one_line};
-use crate::limits::{Limits, MemoryCapHit, StoreLimiter};
+use crate::error::{EngineProblem, GuestTrap, InputProblem, OutputViolation};
+use crate::kind::PolicyWorld;
+use crate::limits::{LimitHit, Limits, StoreLimiter};
 use crate::receipt::{self, Evaluation, Receipt};
 use crate::snapshot::Snapshot;
 use crate::validate;
@@ -29,10 +29,7 @@ pub struct StoreState {
 impl StoreState {
     pub(crate) fn new(memory_cap: u64) -> Self {
         StoreState {
-            limiter: StoreLimiter {
-                memory_cap,
-                max_tables_elements: 1 << 20,
-            },
+            limiter: StoreLimiter::new(memory_cap),
         }
     }
 
@@ -131,29 +128,158 @@ impl Policy {
         self.size
     }
 
+    /// Starts a call of this policy with the engine's default [`Limits`]; the builder's
+    /// methods run one export each.
+    ///
+    /// ```no_run
+    /// # fn tick(
+    /// #     waves: &convoy_host_runtime::Policy,
+    /// #     budget: &convoy_host_runtime::Policy,
+    /// #     rollout: &convoy_host_runtime::types::Rollout,
+    /// #     snapshot: &convoy_host_runtime::Snapshot,
+    /// #     limits: convoy_host_runtime::Limits,
+    /// # ) -> Result<(), convoy_host_runtime::PolicyError> {
+    /// let now = 1_700_000_000;
+    /// let plan = waves.call().waves(2).plan("{}", now, rollout, snapshot)?;
+    /// let ids: Vec<u32> = plan.output.candidates.iter().map(|c| c.host).collect();
+    /// let verdict = budget.call().limits(limits).admit("{}", now, &ids, snapshot)?;
+    /// let dispatch: Vec<&str> = verdict.output.admitted.iter()
+    ///     .filter_map(|&id| snapshot.name(id))
+    ///     .collect();
+    /// # Ok(()) }
+    /// ```
+    pub fn call(&self) -> CallBuilder<'_> {
+        CallBuilder {
+            policy: self,
+            limits: self.engine.limits(),
+            waves: None,
+        }
+    }
+
+    fn expect_kind(&self, wanted: PolicyKind) -> Result<(), PolicyError> {
+        if self.kind() == wanted {
+            Ok(())
+        } else {
+            Err(PolicyError::WrongKind {
+                policy: self.spec.name.clone(),
+                wanted,
+                actual: self.kind(),
+            })
+        }
+    }
+
+    /// The one place a policy runs: the policy must implement `kind`; a fresh store with
+    /// `limits`; `invoke` calls `function` in a fresh instance; the failure is classified;
+    /// `finish` validates the output and gives the hash the receipt records of it; `named`
+    /// is what the receipt's input hash covers.
+    #[allow(clippy::too_many_arguments)]
+    fn run<N, W, O>(
+        &self,
+        kind: PolicyKind,
+        function: &'static str,
+        config: &str,
+        named: Option<&N>,
+        snapshot: Option<&Snapshot>,
+        limits: Limits,
+        invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<W>,
+        finish: impl FnOnce(W) -> Result<(O, Sha256Digest), OutputViolation>,
+    ) -> Result<Evaluation<O>, PolicyError>
+    where
+        N: serde::Serialize,
+    {
+        self.expect_kind(kind)?;
+        let name = &self.spec.name;
+        let call = CallInput {
+            config,
+            function,
+            input: named,
+        };
+        let input_bytes =
+            convoy_proto::json::canonical_bytes(&call).map_err(|e| PolicyError::Input {
+                policy: name.clone(),
+                problem: InputProblem::NotCanonical {
+                    detail: e.to_string(),
+                },
+            })?;
+        let mut store = self.engine.store(&limits)?;
+        let outcome = invoke(&self.pre, &mut store);
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let output = outcome.map_err(|e| classify(name, &limits, e))?;
+        let (output, output_sha256) =
+            finish(output).map_err(|violation| PolicyError::InvalidOutput {
+                policy: name.clone(),
+                violation,
+            })?;
+        let receipt = Receipt {
+            policy: name.clone(),
+            policy_sha256: self.spec.sha256,
+            kind: self.kind(),
+            function: function.to_owned(),
+            input_sha256: Sha256Digest::of(&input_bytes),
+            snapshot_sha256: snapshot.map(|s| *s.sha256()),
+            output_sha256,
+            fuel_used,
+        };
+        Ok(Evaluation { output, receipt })
+    }
+}
+
+/// One call of a [`Policy`] being set up: [`Policy::call`] starts it with the engine's
+/// default [`Limits`], the setters change what the call runs under, and each of the
+/// other methods runs one export of the policy's world in a fresh instance, validates
+/// the output against the world's contract and returns it with its [`Receipt`].
+///
+/// The rollout and gate calls take and return hosts by `host-id` (their position in the
+/// tick's [`Snapshot`]): that is what a reconciler chains, each gate's `admitted` being
+/// the next one's candidates. Naming hosts is a separate step, done once at the end:
+/// [`Snapshot::name`], [`Snapshot::name_plan`], [`Snapshot::candidates`] and
+/// [`NamedCandidates::name_verdict`].
+#[derive(Debug, Clone, Copy)]
+pub struct CallBuilder<'p> {
+    policy: &'p Policy,
+    limits: Limits,
+    waves: Option<u32>,
+}
+
+impl CallBuilder<'_> {
+    /// Runs the call under `limits` instead of the engine's defaults.
+    pub fn limits(&mut self, limits: Limits) -> &mut Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The number of waves the channel's rollout configures (from the signed fleet): a
+    /// plan promoting to wave `waves` or beyond is refused as
+    /// [`OutputViolation::PromotesPastLastWave`]. Without it, only the rules that need no
+    /// wave count apply (a promotion is always to the next wave).
+    pub fn waves(&mut self, waves: u32) -> &mut Self {
+        self.waves = Some(waves);
+        self
+    }
+
+    /// The limits the call runs under.
+    pub fn current_limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The policy being called.
+    pub fn policy(&self) -> &Policy {
+        self.policy
+    }
+
     /// Runs the policy's `validate-config` export on a configuration (canonical JSON).
     ///
     /// The outer `Result` is the runtime's verdict on the call; the inner one is the
     /// policy's verdict on the configuration.
     pub fn validate_config(&self, config: &str) -> Result<Evaluation<ConfigVerdict>, PolicyError> {
-        self.validate_config_with(config, self.engine.limits())
-    }
-
-    /// [`Policy::validate_config`] with explicit limits.
-    pub fn validate_config_with(
-        &self,
-        config: &str,
-        limits: Limits,
-    ) -> Result<Evaluation<ConfigVerdict>, PolicyError> {
-        let input = CallInput::<()> {
+        let policy = self.policy;
+        policy.run(
+            policy.kind(),
+            "validate-config",
             config,
-            function: "validate-config",
-            input: None,
-        };
-        self.run(
-            &input,
+            None::<&()>,
             None,
-            limits,
+            self.limits,
             |pre, store| {
                 pre.call::<(&str,), (Result<(), String>,)>(store, "validate-config", (config,))
                     .map(|(r,)| match r {
@@ -165,76 +291,15 @@ impl Policy {
         )
     }
 
-    /// Plans one tick of a rollout (`rollout` world) on hosts given as a list: builds the
-    /// [`Snapshot`] (an input error if it cannot be one) and calls [`Policy::plan_on`].
+    /// Plans one tick of `rollout` (`rollout` world) on the tick's shared `snapshot`, and
+    /// returns the plan as the policy gave it, validated: candidates by `host-id`,
+    /// reasons by table ([`Snapshot::name_plan`] names it).
     pub fn plan(
         &self,
         config: &str,
-        input: &RolloutInput,
-    ) -> Result<Evaluation<Plan>, PolicyError> {
-        self.plan_with(config, input, self.engine.limits())
-    }
-
-    /// [`Policy::plan`] with explicit limits.
-    pub fn plan_with(
-        &self,
-        config: &str,
-        input: &RolloutInput,
-        limits: Limits,
-    ) -> Result<Evaluation<Plan>, PolicyError> {
-        let snapshot = Snapshot::new(&input.hosts, input.active.clone())?;
-        self.plan_on_with(config, input.now, &input.rollout, &snapshot, limits)
-    }
-
-    /// Plans one tick of `rollout` on the tick's shared `snapshot`; the plan names hosts.
-    pub fn plan_on(
-        &self,
-        config: &str,
         now: u64,
         rollout: &Rollout,
         snapshot: &Snapshot,
-    ) -> Result<Evaluation<Plan>, PolicyError> {
-        self.plan_on_with(config, now, rollout, snapshot, self.engine.limits())
-    }
-
-    /// [`Policy::plan_on`] with explicit limits.
-    pub fn plan_on_with(
-        &self,
-        config: &str,
-        now: u64,
-        rollout: &Rollout,
-        snapshot: &Snapshot,
-        limits: Limits,
-    ) -> Result<Evaluation<Plan>, PolicyError> {
-        let e = self.plan_ids_with(config, now, rollout, snapshot, limits)?;
-        Ok(Evaluation {
-            output: validate::named_plan(snapshot, &e.output),
-            receipt: e.receipt,
-        })
-    }
-
-    /// Plans one tick of `rollout` on the tick's shared `snapshot`, and returns the plan
-    /// as the policy gave it, validated: candidates by `host-id`, reasons by table. The
-    /// receipt is the one [`Policy::plan_on`] gives; a reconciler chains gates on these
-    /// ids and names only the hosts it dispatches ([`Snapshot::name`]).
-    pub fn plan_ids(
-        &self,
-        config: &str,
-        now: u64,
-        rollout: &Rollout,
-        snapshot: &Snapshot,
-    ) -> Result<Evaluation<PlanOut>, PolicyError> {
-        self.plan_ids_with(config, now, rollout, snapshot, self.engine.limits())
-    }
-
-    /// [`Policy::plan_ids`] with explicit limits.
-    pub fn plan_ids_with(
-        &self,
-        config: &str,
-        now: u64,
-        rollout: &Rollout,
-        snapshot: &Snapshot,
-        limits: Limits,
     ) -> Result<Evaluation<PlanOut>, PolicyError> {
         #[derive(serde::Serialize)]
         struct Named<'a> {
@@ -252,106 +317,45 @@ impl Policy {
             rollout,
             snapshot: snapshot.wire(),
         };
-        self.decide(
-            PolicyKind::Rollout,
-            "plan",
+        let kind = PolicyKind::Rollout;
+        self.policy.run(
+            kind,
+            kind.decision_export(),
             config,
-            &named,
+            Some(&named),
             Some(snapshot),
-            limits,
-            |pre, store| pre.call::<_, (PlanOut,)>(store, "plan", (config, wire)),
+            self.limits,
+            |pre, store| {
+                pre.call::<_, (PlanOut,)>(store, kind.decision_export(), (config, wire))
+                    .map(|(o,)| o)
+            },
             |out| {
-                validate::plan(rollout, snapshot, &out)?;
+                validate::plan(rollout, self.waves, snapshot, &out)?;
                 let sha256 = receipt::plan_sha256(&out);
                 Ok((out, sha256))
             },
         )
     }
 
-    /// Admits a subset of the candidates (`gate` world) on hosts given as a list: builds
-    /// the [`Snapshot`] and calls [`Policy::admit_on`].
+    /// Admits a subset of `candidates` (`gate` world; host-ids of `snapshot`, in priority
+    /// order; a repeated one is decided at its first position) and returns the verdict as
+    /// the policy gave it, validated: hosts by `host-id`, reasons by table
+    /// ([`NamedCandidates::name_verdict`] names it). A host-id past the snapshot is an
+    /// [`InputProblem::UnknownCandidate`].
     pub fn admit(
         &self,
         config: &str,
-        input: &GateInput,
-    ) -> Result<Evaluation<Verdict>, PolicyError> {
-        self.admit_with(config, input, self.engine.limits())
-    }
-
-    /// [`Policy::admit`] with explicit limits.
-    pub fn admit_with(
-        &self,
-        config: &str,
-        input: &GateInput,
-        limits: Limits,
-    ) -> Result<Evaluation<Verdict>, PolicyError> {
-        let snapshot = Snapshot::new(&input.hosts, input.active.clone())?;
-        self.admit_on_with(config, input.now, &input.candidates, &snapshot, limits)
-    }
-
-    /// Admits a subset of `candidates` (host names, in priority order) on the tick's
-    /// shared `snapshot`. A name not in the snapshot is refused here, in its place, with
-    /// "`name` is not in the fleet snapshot"; the policy decides the others by `host-id`
-    /// ([`Policy::admit_ids`], whose receipt this is).
-    pub fn admit_on(
-        &self,
-        config: &str,
-        now: u64,
-        candidates: &[String],
-        snapshot: &Snapshot,
-    ) -> Result<Evaluation<Verdict>, PolicyError> {
-        self.admit_on_with(config, now, candidates, snapshot, self.engine.limits())
-    }
-
-    /// [`Policy::admit_on`] with explicit limits.
-    pub fn admit_on_with(
-        &self,
-        config: &str,
-        now: u64,
-        candidates: &[String],
-        snapshot: &Snapshot,
-        limits: Limits,
-    ) -> Result<Evaluation<Verdict>, PolicyError> {
-        let resolved: Vec<Option<u32>> = candidates.iter().map(|c| snapshot.position(c)).collect();
-        let ids: Vec<u32> = resolved.iter().flatten().copied().collect();
-        let e = self.admit_ids_with(config, now, &ids, snapshot, limits)?;
-        Ok(Evaluation {
-            output: validate::named_verdict(candidates, &resolved, snapshot, &e.output),
-            receipt: e.receipt,
-        })
-    }
-
-    /// Admits a subset of `candidates` (host-ids of `snapshot`, in priority order; a
-    /// repeated one is decided at its first position) and returns the verdict as the
-    /// policy gave it, validated: hosts by `host-id`, reasons by table. This is how a
-    /// reconciler chains a channel's gates: each one's `admitted` is the next one's
-    /// candidates, and only the hosts finally dispatched are named.
-    pub fn admit_ids(
-        &self,
-        config: &str,
         now: u64,
         candidates: &[u32],
         snapshot: &Snapshot,
     ) -> Result<Evaluation<VerdictOut>, PolicyError> {
-        self.admit_ids_with(config, now, candidates, snapshot, self.engine.limits())
-    }
-
-    /// [`Policy::admit_ids`] with explicit limits.
-    pub fn admit_ids_with(
-        &self,
-        config: &str,
-        now: u64,
-        candidates: &[u32],
-        snapshot: &Snapshot,
-        limits: Limits,
-    ) -> Result<Evaluation<VerdictOut>, PolicyError> {
-        if let Some(id) = candidates.iter().find(|&&id| id as usize >= snapshot.len()) {
+        if let Some(&id) = candidates.iter().find(|&&id| id as usize >= snapshot.len()) {
             return Err(PolicyError::Input {
-                policy: self.spec.name.clone(),
-                reason: format!(
-                    "candidate host-id {id} is not in the snapshot of {} hosts",
-                    snapshot.len()
-                ),
+                policy: self.policy.spec.name.clone(),
+                problem: InputProblem::UnknownCandidate {
+                    id,
+                    hosts: snapshot.len(),
+                },
             });
         }
         #[derive(serde::Serialize)]
@@ -370,14 +374,18 @@ impl Policy {
             candidates,
             snapshot: snapshot.wire(),
         };
-        self.decide(
-            PolicyKind::Gate,
-            "admit",
+        let kind = PolicyKind::Gate;
+        self.policy.run(
+            kind,
+            kind.decision_export(),
             config,
-            &named,
+            Some(&named),
             Some(snapshot),
-            limits,
-            |pre, store| pre.call::<_, (VerdictOut,)>(store, "admit", (config, wire)),
+            self.limits,
+            |pre, store| {
+                pre.call::<_, (VerdictOut,)>(store, kind.decision_export(), (config, wire))
+                    .map(|(o,)| o)
+            },
             |out| {
                 validate::verdict(candidates, snapshot, &out)?;
                 let sha256 = receipt::verdict_sha256(&out);
@@ -392,24 +400,18 @@ impl Policy {
         config: &str,
         input: &HealthInput,
     ) -> Result<Evaluation<HealthVerdict>, PolicyError> {
-        self.assess_health_with(config, input, self.engine.limits())
-    }
-
-    /// [`Policy::assess_health`] with explicit limits.
-    pub fn assess_health_with(
-        &self,
-        config: &str,
-        input: &HealthInput,
-        limits: Limits,
-    ) -> Result<Evaluation<HealthVerdict>, PolicyError> {
-        self.decide(
-            PolicyKind::Health,
-            "assess",
+        let kind = PolicyKind::Health;
+        self.policy.run(
+            kind,
+            kind.decision_export(),
             config,
-            input,
+            Some(input),
             None,
-            limits,
-            |pre, store| pre.call::<_, (HealthVerdict,)>(store, "assess", (config, input)),
+            self.limits,
+            |pre, store| {
+                pre.call::<_, (HealthVerdict,)>(store, kind.decision_export(), (config, input))
+                    .map(|(o,)| o)
+            },
             |out| validate::health(&out).and_then(|()| with_json_sha256(out)),
         )
     }
@@ -420,123 +422,20 @@ impl Policy {
         config: &str,
         input: &AttestationInput,
     ) -> Result<Evaluation<AttestationVerdict>, PolicyError> {
-        self.assess_attestation_with(config, input, self.engine.limits())
-    }
-
-    /// [`Policy::assess_attestation`] with explicit limits.
-    pub fn assess_attestation_with(
-        &self,
-        config: &str,
-        input: &AttestationInput,
-        limits: Limits,
-    ) -> Result<Evaluation<AttestationVerdict>, PolicyError> {
-        self.decide(
-            PolicyKind::Attestation,
-            "assess",
+        let kind = PolicyKind::Attestation;
+        self.policy.run(
+            kind,
+            kind.decision_export(),
             config,
-            input,
+            Some(input),
             None,
-            limits,
-            |pre, store| pre.call::<_, (AttestationVerdict,)>(store, "assess", (config, input)),
+            self.limits,
+            |pre, store| {
+                pre.call::<_, (AttestationVerdict,)>(store, kind.decision_export(), (config, input))
+                    .map(|(o,)| o)
+            },
             |out| validate::attestation(input, &out).and_then(|()| with_json_sha256(out)),
         )
-    }
-
-    /// The one shape of a decision: the policy must implement `kind`; `invoke` runs
-    /// `function` in a fresh instance and `finish` validates its output and gives the
-    /// hash the receipt records of it. `named` is what the receipt's input hash covers.
-    #[allow(clippy::too_many_arguments)]
-    fn decide<N, W, O>(
-        &self,
-        kind: PolicyKind,
-        function: &'static str,
-        config: &str,
-        named: &N,
-        snapshot: Option<&Snapshot>,
-        limits: Limits,
-        invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<(W,)>,
-        finish: impl FnOnce(W) -> Result<(O, Sha256Digest), String>,
-    ) -> Result<Evaluation<O>, PolicyError>
-    where
-        N: serde::Serialize,
-    {
-        self.expect_kind(kind)?;
-        let call = CallInput {
-            config,
-            function,
-            input: Some(named),
-        };
-        self.run(
-            &call,
-            snapshot.map(|s| *s.sha256()),
-            limits,
-            |pre, store| invoke(pre, store).map(|(o,)| o),
-            finish,
-        )
-    }
-
-    fn expect_kind(&self, wanted: PolicyKind) -> Result<(), PolicyError> {
-        if self.kind() == wanted {
-            Ok(())
-        } else {
-            Err(PolicyError::WrongKind {
-                policy: self.spec.name.clone(),
-                wanted,
-                actual: self.kind(),
-            })
-        }
-    }
-
-    /// The one place a policy runs: fresh store with limits, call, classify the failure,
-    /// validate, and write the receipt.
-    fn run<I, W, O>(
-        &self,
-        call: &CallInput<'_, I>,
-        snapshot_sha256: Option<Sha256Digest>,
-        limits: Limits,
-        invoke: impl FnOnce(&KindPre, &mut Store<StoreState>) -> wasmtime::Result<W>,
-        finish: impl FnOnce(W) -> Result<(O, Sha256Digest), String>,
-    ) -> Result<Evaluation<O>, PolicyError>
-    where
-        I: serde::Serialize,
-    {
-        let name = &self.spec.name;
-        let input_bytes =
-            convoy_proto::json::canonical_bytes(call).map_err(|e| PolicyError::Input {
-                policy: name.clone(),
-                reason: e.to_string(),
-            })?;
-        let inner = &self.engine.inner;
-        let mut store = Store::new(&inner.engine, StoreState::new(limits.memory_bytes));
-        store.limiter(|s| s.limiter());
-        store
-            .set_fuel(limits.fuel)
-            .map_err(|e| PolicyError::Engine(format!("setting fuel: {e}")))?;
-        store.set_epoch_deadline(deadline_ticks(limits.timeout, inner.epoch_tick));
-        store.epoch_deadline_trap();
-        // Bounds what the guest can make the host allocate when its result is lifted
-        // (a list of a million aliases of one large string, say).
-        store.set_hostcall_fuel(usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX));
-
-        let outcome = invoke(&self.pre, &mut store);
-        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        let output = outcome.map_err(|e| classify(name, &limits, e))?;
-        let (output, output_sha256) =
-            finish(output).map_err(|reason| PolicyError::InvalidOutput {
-                policy: name.clone(),
-                reason,
-            })?;
-        let receipt = Receipt {
-            policy: name.clone(),
-            policy_sha256: self.spec.sha256,
-            kind: self.kind(),
-            function: call.function.to_owned(),
-            input_sha256: Sha256Digest::of(&input_bytes),
-            snapshot_sha256,
-            output_sha256,
-            fuel_used,
-        };
-        Ok(Evaluation { output, receipt })
     }
 }
 
@@ -547,7 +446,8 @@ impl Policy {
 pub enum ConfigVerdict {
     /// The configuration is valid.
     Ok(()),
-    /// The configuration is refused, with the policy's reason.
+    /// The configuration is refused, with the policy's reason (guest text: print it
+    /// through [`crate::text::printable`]).
     Err(String),
 }
 
@@ -564,9 +464,12 @@ pub(crate) struct CallInput<'a, I> {
 
 /// An output with the sha256 of its canonical JSON (the receipt of a call whose output
 /// is not a plan or a verdict).
-fn with_json_sha256<O: serde::Serialize>(output: O) -> Result<(O, Sha256Digest), String> {
-    let bytes = convoy_proto::json::canonical_bytes(&output)
-        .map_err(|e| format!("output not representable as canonical JSON: {e}"))?;
+fn with_json_sha256<O: serde::Serialize>(output: O) -> Result<(O, Sha256Digest), OutputViolation> {
+    let bytes = convoy_proto::json::canonical_bytes(&output).map_err(|e| {
+        OutputViolation::NotCanonical {
+            detail: e.to_string(),
+        }
+    })?;
     Ok((output, Sha256Digest::of(&bytes)))
 }
 
@@ -575,15 +478,16 @@ pub(crate) fn deadline_ticks(timeout: Duration, tick: Duration) -> u64 {
     u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
 }
 
-/// Turns a wasmtime failure into the typed error that says what happened.
+/// Turns a wasmtime failure into the typed error that says what happened: by the types
+/// in the error's chain (the limiter's markers, wasmtime's [`Trap`], the instantiation
+/// marker), never by its text.
 fn classify(policy: &str, limits: &Limits, err: wasmtime::Error) -> PolicyError {
     let policy = policy.to_owned();
     for cause in err.chain() {
-        if let Some(hit) = cause.downcast_ref::<MemoryCapHit>() {
-            return PolicyError::MemoryExceeded {
+        if let Some(hit) = cause.downcast_ref::<LimitHit>() {
+            return PolicyError::ResourceExceeded {
                 policy,
-                cap_bytes: hit.cap,
-                requested_bytes: hit.requested,
+                limit: hit.0,
             };
         }
     }
@@ -599,35 +503,27 @@ fn classify(policy: &str, limits: &Limits, err: wasmtime::Error) -> PolicyError 
             },
             other => PolicyError::Trap {
                 policy,
-                message: summarise_trap(*other, err.downcast_ref::<WasmBacktrace>()),
+                trap: guest_trap(*other, err.downcast_ref::<WasmBacktrace>()),
             },
         };
     }
-    let text = one_line(&err);
+    let detail = one_line(&err);
     if err.downcast_ref::<Instantiation>().is_some() {
-        return PolicyError::Engine(format!("`{policy}`: {text}"));
-    }
-    if text.contains("too much data is being copied") {
-        return PolicyError::InvalidOutput {
-            policy,
-            reason: format!(
-                "output larger than the {} byte limit",
-                limits.max_output_bytes
-            ),
-        };
+        return PolicyError::Engine(EngineProblem::Instantiate { policy, detail });
     }
     // Not a trap: the canonical ABI refused what the guest handed back (an out-of-bounds
-    // pointer, invalid UTF-8, an unknown enum case...).
+    // pointer, invalid UTF-8, an unknown enum case, more than the output byte limit...).
     PolicyError::InvalidOutput {
         policy,
-        reason: format!("malformed result: {text}"),
+        violation: OutputViolation::Unliftable { detail },
     }
 }
 
-/// One line for a trap: what happened and in which guest function, and "panicked" when the
-/// stack shows Rust's panic machinery (a `wasm32-unknown-unknown` panic ends in
-/// `unreachable`; the message itself never leaves the sandbox, which has no imports).
-fn summarise_trap(trap: Trap, backtrace: Option<&WasmBacktrace>) -> String {
+/// A trap, with the guest function it happened in, and whether the stack shows Rust's
+/// panic machinery (a `wasm32-unknown-unknown` panic ends in `unreachable`; the message
+/// itself never leaves the sandbox, which has no imports). Function names come from the
+/// guest's name section: they only label the message, made printable and cut to length.
+fn guest_trap(trap: Trap, backtrace: Option<&WasmBacktrace>) -> GuestTrap {
     let frames: Vec<&str> = backtrace
         .map(|bt| bt.frames().iter().filter_map(|f| f.func_name()).collect())
         .unwrap_or_default();
@@ -638,12 +534,12 @@ fn summarise_trap(trap: Trap, backtrace: Option<&WasmBacktrace>) -> String {
             || n.starts_with("std::")
             || n.starts_with("__rust")
     };
-    let panicked = frames.iter().any(|n| n.contains("panic"));
-    let origin = frames.iter().find(|n| !is_panic_frame(n));
-    match (panicked, origin) {
-        (true, Some(f)) => format!("guest panicked in `{f}` ({trap})"),
-        (true, None) => format!("guest panicked ({trap})"),
-        (false, Some(f)) => format!("{trap} in `{f}`"),
-        (false, None) => trap.to_string(),
+    GuestTrap {
+        code: trap.to_string(),
+        function: frames
+            .iter()
+            .find(|n| !is_panic_frame(n))
+            .map(|f| crate::text::printable_owned(f)),
+        panicked: frames.iter().any(|n| n.contains("panic")),
     }
 }

@@ -50,6 +50,17 @@ pub struct Evaluation<T> {
     pub receipt: Receipt,
 }
 
+impl<T> Evaluation<T> {
+    /// The same evaluation with its output mapped (named, say: `eval.map(|o|
+    /// snapshot.name_plan(&o))`); the receipt is unchanged.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Evaluation<U> {
+        Evaluation {
+            output: f(self.output),
+            receipt: self.receipt,
+        }
+    }
+}
+
 impl<T: serde::Serialize> Evaluation<T> {
     /// The canonical JSON (RFC 8785) of the decision, to compare two evaluations byte for
     /// byte (the receipt's `output_sha256` of a plan or a verdict covers their boundary

@@ -15,8 +15,10 @@ use convoy_proto::Sha256Digest;
 use convoy_proto::json::MAX_SAFE_INTEGER;
 use hashbrown::HashTable;
 
+use crate::abi::gate::Verdict;
+use crate::abi::rollout::Plan;
 use crate::abi::types::{Host, Rollout};
-use crate::abi::wire::{HostColumnsRef, NO_STR, NO_TIME, SnapshotRef};
+use crate::abi::wire::{HostColumnsRef, NO_STR, NO_TIME, PlanOut, SnapshotRef, VerdictOut};
 use crate::le_hash::LeHash;
 
 /// Why hosts could not become a snapshot.
@@ -60,6 +62,28 @@ pub struct Snapshot {
     /// [`Snapshot::position`], which the by-name calls run once per candidate).
     host_of: Vec<u32>,
     sha256: Sha256Digest,
+}
+
+/// Candidate host names resolved against a [`Snapshot`] ([`Snapshot::candidates`]).
+#[derive(Debug, Clone)]
+pub struct NamedCandidates<'n> {
+    names: &'n [String],
+    resolved: Vec<Option<u32>>,
+    ids: Vec<u32>,
+}
+
+impl NamedCandidates<'_> {
+    /// The host-ids of the names that are in the snapshot, in candidate order.
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// The verdict a gate gave on [`NamedCandidates::ids`], on host names: the policy's
+    /// decisions, and the runtime's refusal ("`name` is not in the fleet snapshot") of
+    /// every name not in the snapshot, merged in candidate order.
+    pub fn name_verdict(&self, snapshot: &Snapshot, out: &VerdictOut) -> Verdict {
+        crate::validate::named_verdict(self.names, &self.resolved, snapshot, out)
+    }
 }
 
 /// `types.host-columns`, owned.
@@ -124,6 +148,25 @@ impl Snapshot {
     pub fn position(&self, name: &str) -> Option<u32> {
         let host = *self.host_of.get(self.strings.find(name)? as usize)?;
         (host != NO_STR).then_some(host)
+    }
+
+    /// The plan a [`crate::CallBuilder::plan`] returned, on host names: its candidates
+    /// named, their reasons resolved from the plan's table.
+    pub fn name_plan(&self, out: &PlanOut) -> Plan {
+        crate::validate::named_plan(self, out)
+    }
+
+    /// Resolves candidate host names (in priority order) to host-ids once: the ids go to
+    /// [`crate::CallBuilder::admit`], and [`NamedCandidates::name_verdict`] names its
+    /// verdict, refusing every name that is not in the snapshot in its place.
+    pub fn candidates<'n>(&self, names: &'n [String]) -> NamedCandidates<'n> {
+        let resolved: Vec<Option<u32>> = names.iter().map(|c| self.position(c)).collect();
+        let ids = resolved.iter().flatten().copied().collect();
+        NamedCandidates {
+            names,
+            resolved,
+            ids,
+        }
     }
 
     /// The name of the host with `host-id` `id`.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{builtin, gate_input, spec_for};
+use common::{admit_named, builtin, gate_input, spec_for};
 use convoy_host_runtime::{EngineOptions, Evaluation, PolicyEngine, PolicyKind};
 
 const BUDGET_CONFIG: &str =
@@ -35,11 +35,11 @@ fn same_input_same_output_and_fuel_1000_times_and_across_engines() {
     let engine = engine_with_cache(cache.path());
     let (policy, stats) = engine.load(&spec, &bytes).expect("loads");
     assert!(stats.compiled, "first load compiles");
-    let first = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+    let first = admit_named(&policy, BUDGET_CONFIG, &input).expect("evaluates");
     assert!(first.receipt.fuel_used > 0);
     let reference = fingerprint(&first);
     for i in 0..1000 {
-        let again = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+        let again = admit_named(&policy, BUDGET_CONFIG, &input).expect("evaluates");
         assert_eq!(fingerprint(&again), reference, "evaluation {i} differs");
         assert_eq!(again.receipt, first.receipt);
     }
@@ -49,7 +49,7 @@ fn same_input_same_output_and_fuel_1000_times_and_across_engines() {
     let (policy, stats) = warm.load(&spec, &bytes).expect("loads");
     assert!(!stats.compiled, "second engine loads from the cache");
     assert_eq!(
-        fingerprint(&policy.admit(BUDGET_CONFIG, &input).expect("evaluates")),
+        fingerprint(&admit_named(&policy, BUDGET_CONFIG, &input).expect("evaluates")),
         reference
     );
 
@@ -59,7 +59,7 @@ fn same_input_same_output_and_fuel_1000_times_and_across_engines() {
     let cold = engine_with_cache(cache.path());
     let (policy, stats) = cold.load(&spec, &bytes).expect("loads");
     assert!(stats.compiled, "cleared cache recompiles");
-    let fresh = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+    let fresh = admit_named(&policy, BUDGET_CONFIG, &input).expect("evaluates");
     assert_eq!(fingerprint(&fresh), reference);
     assert_eq!(fresh.receipt, first.receipt);
 }
@@ -79,8 +79,14 @@ fn every_builtin_loads_and_validates_its_empty_config_deterministically() {
         let (policy, _) = engine
             .load(&spec_for(name, kind, &bytes), &bytes)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let a = policy.validate_config("{}").expect("validate-config runs");
-        let b = policy.validate_config("{}").expect("validate-config runs");
+        let a = policy
+            .call()
+            .validate_config("{}")
+            .expect("validate-config runs");
+        let b = policy
+            .call()
+            .validate_config("{}")
+            .expect("validate-config runs");
         assert_eq!(a.receipt, b.receipt, "{name}");
     }
 }
@@ -92,8 +98,7 @@ fn concurrent_evaluations_of_one_policy_agree() {
     let engine = common::engine();
     let (policy, _) = engine.load(&spec, &bytes).expect("loads");
     let input = gate_input(100, 30);
-    let reference = policy
-        .admit(BUDGET_CONFIG, &input)
+    let reference = admit_named(&policy, BUDGET_CONFIG, &input)
         .expect("evaluates")
         .receipt;
     std::thread::scope(|s| {
@@ -102,8 +107,7 @@ fn concurrent_evaluations_of_one_policy_agree() {
                 s.spawn(|| {
                     (0..50)
                         .map(|_| {
-                            policy
-                                .admit(BUDGET_CONFIG, &input)
+                            admit_named(&policy, BUDGET_CONFIG, &input)
                                 .expect("evaluates")
                                 .receipt
                         })
@@ -132,24 +136,29 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
     let input = gate_input(50, 5);
     let snapshot = Snapshot::new(&input.hosts, input.active.clone()).expect("snapshot");
 
-    let by_name = policy.admit(BUDGET_CONFIG, &input).expect("evaluates");
+    let by_name = admit_named(&policy, BUDGET_CONFIG, &input).expect("evaluates");
+    let candidates = snapshot.candidates(&input.candidates);
     let shared = policy
-        .admit_on(BUDGET_CONFIG, input.now, &input.candidates, &snapshot)
-        .expect("evaluates");
+        .call()
+        .admit(BUDGET_CONFIG, input.now, candidates.ids(), &snapshot)
+        .expect("evaluates")
+        .map(|out| candidates.name_verdict(&snapshot, &out));
+    assert_eq!(shared.output, by_name.output);
     assert_eq!(by_name.receipt, shared.receipt);
     assert_eq!(by_name.receipt.snapshot_sha256, Some(*snapshot.sha256()));
     // The id path (how a reconciler chains gates) is the same call, with the same receipt;
     // naming its ids gives the by-name verdict; refusals for one reason share it.
     let big = gate_input(200, 40);
     let big_snapshot = Snapshot::new(&big.hosts, big.active.clone()).expect("snapshot");
-    let big_by_name = policy.admit(BUDGET_CONFIG, &big).expect("evaluates");
+    let big_by_name = admit_named(&policy, BUDGET_CONFIG, &big).expect("evaluates");
     let ids: Vec<u32> = big
         .candidates
         .iter()
         .map(|c| big_snapshot.position(c).expect("candidate in the snapshot"))
         .collect();
     let by_id = policy
-        .admit_ids(BUDGET_CONFIG, big.now, &ids, &big_snapshot)
+        .call()
+        .admit(BUDGET_CONFIG, big.now, &ids, &big_snapshot)
         .expect("evaluates");
     assert_eq!(by_id.receipt, big_by_name.receipt);
     let name = |id: &u32| big_snapshot.name(*id).expect("named");
@@ -162,14 +171,16 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
         assert_eq!(by_id.output.reasons[r.reason as usize], named.reason);
     }
     let err = policy
-        .admit_ids(BUDGET_CONFIG, big.now, &[200], &big_snapshot)
+        .call()
+        .admit(BUDGET_CONFIG, big.now, &[200], &big_snapshot)
         .expect_err("a host-id beyond the snapshot");
     assert!(err.to_string().contains("host-id 200"), "{err}");
     // The receipt's input covers the candidates' order (it names them by hash): the
     // same hosts in another order are another call.
     let reversed: Vec<u32> = ids.iter().rev().copied().collect();
     let other = policy
-        .admit_ids(BUDGET_CONFIG, big.now, &reversed, &big_snapshot)
+        .call()
+        .admit(BUDGET_CONFIG, big.now, &reversed, &big_snapshot)
         .expect("evaluates");
     assert_eq!(other.receipt.snapshot_sha256, by_id.receipt.snapshot_sha256);
     assert_ne!(other.receipt.input_sha256, by_id.receipt.input_sha256);
@@ -179,7 +190,7 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
     if let Some(last) = changed.hosts.last_mut() {
         last.last_seen = None;
     }
-    let other = policy.admit(BUDGET_CONFIG, &changed).expect("evaluates");
+    let other = admit_named(&policy, BUDGET_CONFIG, &changed).expect("evaluates");
     assert_eq!(
         other.output_json().expect("json"),
         by_name.output_json().expect("json")
@@ -194,7 +205,7 @@ fn a_receipt_names_the_snapshot_it_decided_on() {
     // Hosts that cannot be a snapshot are a typed error before anything runs.
     let mut twice = input.clone();
     twice.hosts.push(twice.hosts[0].clone());
-    let err = policy.admit(BUDGET_CONFIG, &twice).expect_err("refused");
+    let err = admit_named(&policy, BUDGET_CONFIG, &twice).expect_err("refused");
     assert!(
         matches!(
             &err,

@@ -9,18 +9,14 @@
 //! [`FixtureOutcome`]s; it is what `convoy policy test DIR` prints. [`simulate`] runs a
 //! whole rollout of a channel under its policies, tick by tick (`convoy simulate`).
 
-mod builtins;
-#[cfg(feature = "corpus")]
-pub mod corpus;
 pub mod simulate;
-
-pub use builtins::builtin_components;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use convoy_host_runtime::bundle::{BundleDir, BundleError};
+use convoy_host_runtime::text::json_printable;
 use convoy_host_runtime::{
     Policy, PolicyCall, PolicyEngine, PolicyError, PolicyKind, PolicySpec, Receipt,
 };
@@ -224,9 +220,10 @@ impl fmt::Display for Report {
                     writeln!(f, "PASS {name} (fuel {})", receipt.fuel_used)?
                 }
                 Outcome::Fail { expected, actual } => {
+                    // `actual` is the policy's output: its strings are guest text.
                     writeln!(f, "FAIL {name}: {}", o.description)?;
-                    writeln!(f, "     expected {expected}")?;
-                    writeln!(f, "     actual   {actual}")?;
+                    writeln!(f, "     expected {}", json_printable(&expected.to_string()))?;
+                    writeln!(f, "     actual   {}", json_printable(&actual.to_string()))?;
                 }
                 Outcome::Error(e) => writeln!(f, "FAIL {name}: {e}")?,
             }
@@ -308,7 +305,7 @@ impl Runner {
             Ok(p) => p,
             Err(e) => return Outcome::Error(e),
         };
-        match policy.evaluate_call(&fixture.call()) {
+        match policy.call().evaluate(&fixture.call()) {
             Ok(eval) if eval.output == fixture.expected => Outcome::Pass {
                 receipt: eval.receipt,
             },

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use convoy_host_runtime::health::{HealthInput, HealthStatus, ProbeKind, ProbeResult};
 use convoy_host_runtime::rollout::Step;
+use convoy_host_runtime::text::printable_owned;
 use convoy_host_runtime::types::{Host, HostPhase, Rollout, RolloutState};
 use convoy_host_runtime::{Policy, PolicyError, Snapshot};
 
@@ -173,7 +174,8 @@ pub fn simulate(
         let plan = policies
             .rollout
             .policy
-            .plan_ids(&policies.rollout.config, now, &rollout, &snapshot)?
+            .call()
+            .plan(&policies.rollout.config, now, &rollout, &snapshot)?
             .output;
         timeline.evaluations += 1;
         let mut candidates: Vec<u32> = plan.candidates.iter().map(|c| c.host).collect();
@@ -184,7 +186,8 @@ pub fn simulate(
             }
             let verdict = gate
                 .policy
-                .admit_ids(&gate.config, now, &candidates, &snapshot)?
+                .call()
+                .admit(&gate.config, now, &candidates, &snapshot)?
                 .output;
             timeline.evaluations += 1;
             refused.extend(verdict.refused.iter().map(|r| {
@@ -192,16 +195,18 @@ pub fn simulate(
                     "{} by {}: {}",
                     snapshot.name(r.host).unwrap_or("?"),
                     gate.policy.name(),
-                    verdict
-                        .reasons
-                        .get(r.reason as usize)
-                        .map_or("", String::as_str)
+                    printable_owned(
+                        verdict
+                            .reasons
+                            .get(r.reason as usize)
+                            .map_or("", String::as_str)
+                    )
                 )
             }));
             candidates = verdict.admitted;
         }
         let step = match &plan.step {
-            Step::Hold(why) => format!("hold: {why}"),
+            Step::Hold(why) => format!("hold: {}", printable_owned(why)),
             Step::Promote(wave) => {
                 rollout.current_wave = *wave;
                 rollout.wave_started_at = now;
@@ -209,7 +214,7 @@ pub fn simulate(
             }
             Step::Halt(why) => {
                 rollout.state = RolloutState::Halted;
-                format!("halt: {why}")
+                format!("halt: {}", printable_owned(why))
             }
             Step::RollbackAndHalt(why) => {
                 rollout.state = RolloutState::RollingBack;
@@ -217,7 +222,7 @@ pub fn simulate(
                     set_phase(&mut h.host, HostPhase::Reverted, now);
                     h.host.current_closure = Some("/nix/store/previous-system".to_owned());
                 }
-                format!("rollback-and-halt: {why}")
+                format!("rollback-and-halt: {}", printable_owned(why))
             }
             Step::Converge => {
                 rollout.state = RolloutState::Converged;
@@ -326,6 +331,7 @@ fn advance(
                     *evaluations += 1;
                     let verdict = health
                         .policy
+                        .call()
                         .assess_health(
                             &health.config,
                             &HealthInput {
@@ -336,7 +342,7 @@ fn advance(
                             },
                         )?
                         .output;
-                    (verdict.status, verdict.reason)
+                    (verdict.status, printable_owned(&verdict.reason))
                 }
                 None if passed => (HealthStatus::Healthy, "probes pass".to_owned()),
                 None => (HealthStatus::Unhealthy, "probe failed".to_owned()),

@@ -14,7 +14,7 @@ use convoy_proto::{
 };
 
 fn components() -> PathBuf {
-    convoy_policy_tests::builtin_components().expect("the built-in policy components")
+    convoy_test_support::builtin_components().expect("the built-in policy components")
 }
 
 fn now() -> Timestamp {

@@ -7,7 +7,7 @@ use convoy_host_runtime::PolicyEngine;
 use convoy_policy_tests::{ComponentSource, Runner};
 
 fn components() -> PathBuf {
-    convoy_policy_tests::builtin_components().expect("the built-in policy components")
+    convoy_test_support::builtin_components().expect("the built-in policy components")
 }
 
 #[test]

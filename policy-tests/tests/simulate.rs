@@ -9,7 +9,7 @@ use convoy_policy_tests::ComponentSource;
 use convoy_policy_tests::simulate::{ChannelPolicies, Configured, Scenario, Timeline, simulate};
 
 fn components() -> PathBuf {
-    convoy_policy_tests::builtin_components().expect("the built-in policy components")
+    convoy_test_support::builtin_components().expect("the built-in policy components")
 }
 
 fn configured(engine: &PolicyEngine, name: &str, kind: PolicyKind, config: &str) -> Configured {

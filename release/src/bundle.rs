@@ -141,7 +141,7 @@ mod tests {
 
     /// A real, import-free gate component: admits every candidate.
     fn gate_component() -> Vec<u8> {
-        convoy_policy_tests::corpus::corpus_component("good_gate.wat")
+        convoy_test_support::corpus::corpus_component("good_gate.wat")
     }
 
     fn now() -> Timestamp {
@@ -225,7 +225,7 @@ mod tests {
         let component = dir.path().join("wasi.wasm");
         std::fs::write(
             &component,
-            convoy_policy_tests::corpus::corpus_component("imports_wasi.wat"),
+            convoy_test_support::corpus::corpus_component("imports_wasi.wat"),
         )
         .expect("write");
         let engine = PolicyEngine::new(Default::default()).expect("engine");

@@ -637,10 +637,12 @@ fn validate_configs(
                 .config_json()
                 .map_err(|e| refused(e.to_string()))?;
             let verdict = loaded[&reference.name]
+                .call()
                 .validate_config(&config)
                 .map_err(|e| refused(e.to_string()))?;
             if let ConfigVerdict::Err(reason) = verdict.output {
-                return Err(refused(reason));
+                // The policy's own words: guest text, printed escaped and cut.
+                return Err(refused(convoy_host_runtime::text::printable_owned(&reason)));
             }
         }
     }

@@ -1,11 +1,13 @@
 //! Helpers shared by the integration tests: real components (the WAT corpus and the
-//! built-ins, through `convoy-policy-tests`), engines, specs and small fleet snapshots.
+//! built-ins, through `convoy-test-support`), engines, specs and small fleet snapshots.
 
 #![allow(dead_code)]
 
-use convoy_host_runtime::gate::GateInput;
+use convoy_host_runtime::gate::{GateInput, Verdict};
 use convoy_host_runtime::types::{Host, HostPhase, Rollout, RolloutState};
-use convoy_host_runtime::{PolicyEngine, PolicyKind, PolicySpec};
+use convoy_host_runtime::{
+    Evaluation, Limits, Policy, PolicyEngine, PolicyError, PolicyKind, PolicySpec, Snapshot,
+};
 use convoy_proto::Sha256Digest;
 
 /// A spec pinning exactly these bytes.
@@ -68,6 +70,34 @@ pub fn gate_input(n: usize, candidates: usize) -> GateInput {
 
 /// The bytes of a built-in policy component (`disruption-budget`).
 pub fn builtin(name: &str) -> Vec<u8> {
-    let dir = convoy_policy_tests::builtin_components().expect("built-in components");
+    let dir = convoy_test_support::builtin_components().expect("built-in components");
     std::fs::read(dir.join(format!("{name}.wasm"))).expect("built-in component")
+}
+
+/// A gate call on a host list, named: the snapshot built from the input's hosts, the
+/// candidates resolved on it, the id-level call under `limits` (the engine's defaults if
+/// `None`), and the verdict named again.
+pub fn admit_named_with(
+    policy: &Policy,
+    limits: Option<Limits>,
+    config: &str,
+    input: &GateInput,
+) -> Result<Evaluation<Verdict>, PolicyError> {
+    let snapshot = Snapshot::new(&input.hosts, input.active.clone())?;
+    let candidates = snapshot.candidates(&input.candidates);
+    let mut call = policy.call();
+    if let Some(limits) = limits {
+        call.limits(limits);
+    }
+    let eval = call.admit(config, input.now, candidates.ids(), &snapshot)?;
+    Ok(eval.map(|out| candidates.name_verdict(&snapshot, &out)))
+}
+
+/// [`admit_named_with`] under the engine's default limits.
+pub fn admit_named(
+    policy: &Policy,
+    config: &str,
+    input: &GateInput,
+) -> Result<Evaluation<Verdict>, PolicyError> {
+    admit_named_with(policy, None, config, input)
 }

@@ -90,9 +90,9 @@ pub fn keys(dir: &Path, since: Timestamp) -> Keys {
     }
 }
 
-/// The built-in policy components (see `convoy_policy_tests::builtin_components`).
+/// The built-in policy components (see `convoy_test_support::builtin_components`).
 pub fn builtin_policies_dir() -> PathBuf {
-    convoy_policy_tests::builtin_components().unwrap()
+    convoy_test_support::builtin_components().unwrap()
 }
 
 /// [`fleet_json`] whose channel uses the health and disruption-budget built-ins, unpinned.

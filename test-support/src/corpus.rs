@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use convoy_host_runtime::{PolicyKind, PolicyWorld};
-
 /// `host-runtime/tests/hostile`.
 pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-runtime/tests/hostile")
@@ -28,15 +26,16 @@ pub fn corpus_component(file: &str) -> Vec<u8> {
     }
     let prelude = std::fs::read_to_string(corpus_dir().join("prelude.wat")).expect("prelude");
     let module = wat::parse_str(format!("(module\n{prelude}\n{text}\n)")).expect("core wat");
-    componentize(module, PolicyKind::Gate)
+    componentize(module, "gate")
 }
 
-/// Wraps a core module into a component of `kind`'s world, as the guest build tool does.
-pub fn componentize(mut module: Vec<u8>, kind: PolicyKind) -> Vec<u8> {
+/// Wraps a core module into a component of the world called `world` (`gate`) in `wit/`,
+/// as the guest build tool does.
+pub fn componentize(mut module: Vec<u8>, world: &str) -> Vec<u8> {
     let mut resolve = wit_parser::Resolve::default();
     let (pkg, _) = resolve.push_dir(wit_dir()).expect("wit/ parses");
     let world = resolve
-        .select_world(&[pkg], Some(kind.name()))
+        .select_world(&[pkg], Some(world))
         .expect("world exists");
     wit_component::embed_component_metadata(
         &mut module,
@@ -51,4 +50,12 @@ pub fn componentize(mut module: Vec<u8>, kind: PolicyKind) -> Vec<u8> {
         .validate(true)
         .encode()
         .expect("component encodes")
+}
+
+/// A `gate` component from the body of a core module (functions, globals, data), wrapped
+/// after `prelude.wat` like a corpus file: how a test writes a hostile case in place.
+pub fn gate_component(body: &str) -> Vec<u8> {
+    let prelude = std::fs::read_to_string(corpus_dir().join("prelude.wat")).expect("prelude");
+    let module = wat::parse_str(format!("(module\n{prelude}\n{body}\n)")).expect("core wat");
+    componentize(module, "gate")
 }
