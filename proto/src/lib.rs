@@ -82,8 +82,8 @@ pub use timestamp::{Timestamp, TimestampParseError};
 pub use trust::{KeyEntry, ReleaseKey, TRUST_ROOT_SCHEMA_VERSION, TrustRoot, TrustRootError};
 pub use verify::{
     Accepted, DEFAULT_CLOCK_SKEW_SECS, DEFAULT_FRESHNESS_WINDOW_MINUTES, MAX_CLOCK_SKEW_SECS,
-    MAX_FRESHNESS_WINDOW_MINUTES, Verified, VerifyError, VerifyOptions, check_content_hash,
-    verify_artifact, verify_trust_root,
+    MAX_FRESHNESS_WINDOW_MINUTES, PinMismatch, Verified, VerifyError, VerifyOptions,
+    check_content_hash, verify_artifact, verify_trust_root,
 };
 
 /// Parses a typed document (an unsigned fleet, a revocation list, a key file …) from strict

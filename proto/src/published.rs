@@ -21,6 +21,7 @@ use crate::read::{
     MAX_ARTIFACT_BYTES, MAX_KEY_FILE_BYTES, MAX_TRUST_ROOT_BYTES, ReadError, read_bounded,
 };
 use crate::state::StateError;
+use crate::verify::PinMismatch;
 use crate::{
     Artifact, ArtifactKind, ArtifactPin, FleetResolved, KeyError, PublicKeyFile, Revocations,
     SecretKey, TrustRoot, Verified, VerifierState, VerifyError, VerifyOptions, verify_artifact,
@@ -57,8 +58,8 @@ pub enum LoadError {
         kind: ArtifactKind,
         /// The file.
         path: PathBuf,
-        /// Why it was refused.
-        error: VerifyError,
+        /// Why it was refused (boxed: errors stay small on the happy path).
+        error: Box<VerifyError>,
     },
     /// The verifier state could not be loaded or written.
     #[error("{0}")]
@@ -80,7 +81,7 @@ impl LoadError {
     /// The verification error, if that is what this is.
     pub fn verify_error(&self) -> Option<&VerifyError> {
         match self {
-            LoadError::Verify { error, .. } => Some(error),
+            LoadError::Verify { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -160,7 +161,7 @@ impl TrustAnchor {
                 LoadError::Verify {
                     kind: ArtifactKind::TrustRoot,
                     path: trust_root.to_owned(),
-                    error,
+                    error: Box::new(error),
                 }
             })?;
         Ok(TrustAnchor {
@@ -215,7 +216,7 @@ impl TrustAnchor {
         verify_artifact::<T>(&bytes, &self.trust_root, options).map_err(|error| LoadError::Verify {
             kind: T::KIND,
             path: path.to_owned(),
-            error,
+            error: Box::new(error),
         })
     }
 }
@@ -293,26 +294,28 @@ pub fn check_snapshot(
     revocations: &Verified<Revocations>,
     bundle: Option<&Verified<PolicyBundle>>,
 ) -> Result<(), VerifyError> {
-    let snapshot = fleet.snapshot.ok_or(VerifyError::SnapshotMismatch {
-        kind: ArtifactKind::Revocations,
-        expected: None,
-        found: Some(pin_of(revocations)),
+    let snapshot = fleet.snapshot.ok_or_else(|| {
+        VerifyError::SnapshotMismatch(Box::new(PinMismatch {
+            kind: ArtifactKind::Revocations,
+            expected: None,
+            found: Some(pin_of(revocations)),
+        }))
     })?;
     let found = pin_of(revocations);
     if snapshot.revocations != found {
-        return Err(VerifyError::SnapshotMismatch {
+        return Err(VerifyError::SnapshotMismatch(Box::new(PinMismatch {
             kind: ArtifactKind::Revocations,
             expected: Some(snapshot.revocations),
             found: Some(found),
-        });
+        })));
     }
     let found = bundle.map(pin_of);
     if snapshot.policy_bundle != found {
-        return Err(VerifyError::SnapshotMismatch {
+        return Err(VerifyError::SnapshotMismatch(Box::new(PinMismatch {
             kind: ArtifactKind::PolicyBundle,
             expected: snapshot.policy_bundle,
             found,
-        });
+        })));
     }
     Ok(())
 }
@@ -338,7 +341,7 @@ pub fn read_release(
         LoadError::Verify {
             kind: ArtifactKind::Fleet,
             path: dir.join(FLEET_FILE),
-            error,
+            error: Box::new(error),
         }
     })?;
     Ok(VerifiedRelease {

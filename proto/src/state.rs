@@ -149,8 +149,8 @@ pub enum StateError {
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
-        source: VerifyError,
+        /// What is wrong with it (boxed: errors stay small on the happy path).
+        source: Box<VerifyError>,
     },
     /// The new state could not be written; the old one is still in place.
     #[error("writing verifier state {path}: {source}")]
@@ -190,7 +190,7 @@ impl StateFile {
             Ok(bytes) => {
                 VerifierState::from_bytes(&bytes).map_err(|source| StateError::Corrupt {
                     path: path.clone(),
-                    source,
+                    source: Box::new(source),
                 })?
             }
             Err(e) if e.is_not_found() => VerifierState::new(),

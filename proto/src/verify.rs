@@ -192,15 +192,20 @@ pub enum VerifyError {
     SkewTooLarge(u64),
     /// The fleet's snapshot binding names another revocations list or policy bundle than
     /// the one verified next to it (a mix-and-match of releases).
-    #[error("snapshot mismatch: the fleet was released with {kind} {}, but {} was given", describe_pin(expected.as_ref()), describe_pin(found.as_ref()))]
-    SnapshotMismatch {
-        /// Which artifact of the set.
-        kind: ArtifactKind,
-        /// What the fleet names (`None`: the release published none).
-        expected: Option<ArtifactPin>,
-        /// What was given (`None`: none).
-        found: Option<ArtifactPin>,
-    },
+    #[error("{0}")]
+    SnapshotMismatch(Box<PinMismatch>),
+}
+
+/// What a fleet's snapshot binding names, against what was given beside it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("snapshot mismatch: the fleet was released with {kind} {}, but {} was given", describe_pin(expected.as_ref()), describe_pin(found.as_ref()))]
+pub struct PinMismatch {
+    /// Which artifact of the set.
+    pub kind: ArtifactKind,
+    /// What the fleet names (`None`: the release published none).
+    pub expected: Option<ArtifactPin>,
+    /// What was given (`None`: none).
+    pub found: Option<ArtifactPin>,
 }
 
 fn describe_pin(pin: Option<&ArtifactPin>) -> String {
@@ -245,7 +250,7 @@ impl VerifyError {
             VerifyError::Rollback { .. } => "rollback",
             VerifyError::Equivocation { .. } => "equivocation",
             VerifyError::SkewTooLarge(_) => "skew-too-large",
-            VerifyError::SnapshotMismatch { .. } => "snapshot-mismatch",
+            VerifyError::SnapshotMismatch(_) => "snapshot-mismatch",
         }
     }
 
@@ -794,14 +799,14 @@ mod tests {
             },
             VerifyError::Equivocation { version: v },
             VerifyError::SkewTooLarge(901),
-            VerifyError::SnapshotMismatch {
+            VerifyError::SnapshotMismatch(Box::new(PinMismatch {
                 kind: ArtifactKind::Revocations,
                 expected: Some(ArtifactPin {
                     version: v,
                     payload_sha256: digest,
                 }),
                 found: None,
-            },
+            })),
         ];
         let returned: BTreeSet<&str> = all.iter().map(VerifyError::code).collect();
         let listed: BTreeSet<&str> = VerifyError::CODES.iter().copied().collect();
