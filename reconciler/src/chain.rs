@@ -61,7 +61,7 @@ pub enum ChainError {
         /// The policy.
         policy: String,
         /// Why.
-        source: LoadError,
+        source: Box<LoadError>,
     },
     /// A policy's configuration has no canonical JSON form.
     #[error("channel {channel}: policy {policy}: configuration: {source}")]
@@ -104,7 +104,7 @@ impl PolicyChain {
                 .map_err(|source| ChainError::Load {
                     channel: name.to_owned(),
                     policy: r.name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             Ok(Configured { policy, config })
         };
@@ -120,7 +120,7 @@ impl PolicyChain {
             .find(|p| health_policy.is_none_or(|h| h == p.name))
             .or_else(|| of_kind(PolicyKind::Health).next());
         Ok(PolicyChain {
-            rollout: load(*rollout)?,
+            rollout: load(rollout)?,
             gates: of_kind(PolicyKind::Gate)
                 .map(load)
                 .collect::<Result<_, _>>()?,

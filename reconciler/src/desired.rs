@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use convoy_proto::json::JsonError;
-use convoy_proto::{FleetDocument, FleetResolved, PolicyRef, RolloutPolicy, Sha256Digest, Verified};
+use convoy_proto::{
+    FleetDocument, FleetResolved, PolicyRef, RolloutPolicy, Sha256Digest, Verified,
+};
 use serde::{Deserialize, Serialize};
 
 /// One host as the fleet version wants it.
@@ -125,12 +127,13 @@ impl DesiredFleet {
         }
         let mut channels = BTreeMap::new();
         for (name, c) in &fleet.channels {
-            let rollout = fleet.rollout_policies.get(&c.rollout_policy).ok_or_else(|| {
-                DesiredError::UnknownRolloutPolicy {
+            let rollout = fleet
+                .rollout_policies
+                .get(&c.rollout_policy)
+                .ok_or_else(|| DesiredError::UnknownRolloutPolicy {
                     channel: name.clone(),
                     policy: c.rollout_policy.clone(),
-                }
-            })?;
+                })?;
             let shipped = Shipped {
                 targets: hosts
                     .iter()

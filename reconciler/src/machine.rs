@@ -13,7 +13,9 @@ use crate::desired::DesiredFleet;
 use crate::engine;
 use crate::error::{AgentError, OperatorError, ReconcileError, ReleaseError};
 use crate::event::{Action, AgentReport, Event, OperatorAction};
-use crate::state::{Dispatch, FailedClosure, HostRecord, Outcome, RolloutRecord, RolloutState, State};
+use crate::state::{
+    Dispatch, FailedClosure, HostRecord, Outcome, RolloutRecord, RolloutState, State,
+};
 
 /// The latest time an event may carry: canonical JSON's largest exact integer.
 const MAX_TIME: u64 = (1 << 53) - 1;
@@ -160,7 +162,9 @@ impl Reconciler {
             .into());
         }
         // Hosts: the fleet's wish, with what agents reported kept.
-        self.state.hosts.retain(|name, _| fleet.hosts.contains_key(name));
+        self.state
+            .hosts
+            .retain(|name, _| fleet.hosts.contains_key(name));
         for (name, want) in &fleet.hosts {
             let rec = self
                 .state
@@ -185,7 +189,12 @@ impl Reconciler {
         // Channels whose shipped content changed get a rollout; the one running is
         // superseded.
         for (channel, want) in &fleet.channels {
-            let last = self.state.rollouts.iter().rev().find(|r| &r.channel == channel);
+            let last = self
+                .state
+                .rollouts
+                .iter()
+                .rev()
+                .find(|r| &r.channel == channel);
             if last.is_some_and(|r| r.fingerprint == want.fingerprint) {
                 continue;
             }
@@ -199,11 +208,19 @@ impl Reconciler {
                 let reason = format!("superseded by {id}");
                 set_state(r, RolloutState::Superseded, at, reason, out);
             }
-            for (name, h) in self.state.hosts.iter_mut().filter(|(_, h)| &h.channel == channel) {
+            for (name, h) in self
+                .state
+                .hosts
+                .iter_mut()
+                .filter(|(_, h)| &h.channel == channel)
+            {
                 // A new rollout starts from what each host last reported: a host another
                 // rollout left failed, reverted or confirmed is idle for this one (its
                 // failures stay on record); one still in flight stays in flight.
-                if !h.phase.is_in_flight_phase() && h.phase != HostPhase::Idle && h.phase != HostPhase::Quarantined {
+                if !in_flight(h.phase)
+                    && h.phase != HostPhase::Idle
+                    && h.phase != HostPhase::Quarantined
+                {
                     set_phase(name, h, HostPhase::Idle, at, out);
                     h.rollout = None;
                     h.dispatch = None;
@@ -288,7 +305,7 @@ impl Reconciler {
                 HostPhase::ConfirmWindow
             }
             AgentReport::Confirmed { closure } => {
-                if !rec.phase.is_in_flight_phase() {
+                if !in_flight(rec.phase) {
                     return Err(unexpected("confirmed").into());
                 }
                 dispatched(closure)?;
@@ -305,7 +322,7 @@ impl Reconciler {
                 HostPhase::Healthy
             }
             AgentReport::Failed { closure, .. } => {
-                if !rec.phase.is_in_flight_phase() {
+                if !in_flight(rec.phase) {
                     return Err(unexpected("failed").into());
                 }
                 dispatched(closure)?;
@@ -355,7 +372,13 @@ impl Reconciler {
                 && r.rollback_pending.is_empty()
                 && r.state == RolloutState::RollingBack
             {
-                set_state(r, RolloutState::Halted, at, "every asked host rolled back".to_owned(), out);
+                set_state(
+                    r,
+                    RolloutState::Halted,
+                    at,
+                    "every asked host rolled back".to_owned(),
+                    out,
+                );
             }
         }
         Ok(())
@@ -534,21 +557,20 @@ impl Reconciler {
                 return Ok(());
             }
         };
+        out.push(Action::Planned {
+            rollout: id.clone(),
+            wave: wire.current_wave,
+            step: plan.step.clone(),
+        });
         for text in &plan.notes {
             out.push(Action::Note {
                 rollout: id.clone(),
                 text: text.clone(),
             });
         }
-        out.push(Action::Planned {
-            rollout: id.clone(),
-            wave: wire.current_wave,
-            step: plan.step.clone(),
-        });
         let dispatching = matches!(plan.step, Step::Hold(_) | Step::Promote(_));
         let candidates: Vec<u32> = plan.candidates.iter().map(|c| c.host).collect();
-        let Some((admitted, refusals)) =
-            self.gate(&chain, &id, now, candidates, &snapshot, out)
+        let Some((admitted, refusals)) = self.gate(&chain, &id, now, candidates, &snapshot, out)
         else {
             return Ok(());
         };
@@ -580,7 +602,9 @@ impl Reconciler {
         let r = &mut self.state.rollouts[i];
         if dispatched > 0 {
             r.last_progress_at = now;
-        } else if r.state == RolloutState::Running && now.saturating_sub(r.last_progress_at) >= stall {
+        } else if r.state == RolloutState::Running
+            && now.saturating_sub(r.last_progress_at) >= stall
+        {
             let mut why = format!(
                 "no progress for {}s (stall limit {stall}s): {}",
                 now - r.last_progress_at,
@@ -631,7 +655,10 @@ impl Reconciler {
             for r in &verdict.refused {
                 let host = snapshot.name(r.host).unwrap_or("?").to_owned();
                 if named.len() < NAMED_REFUSALS {
-                    let why = verdict.reasons.get(r.reason as usize).map_or("", String::as_str);
+                    let why = verdict
+                        .reasons
+                        .get(r.reason as usize)
+                        .map_or("", String::as_str);
                     named.push(format!("{host}: {why}"));
                 }
                 by_reason.entry(r.reason).or_default().push(host);
@@ -683,7 +710,7 @@ impl Reconciler {
             let Some(closure) = h.target.clone() else {
                 continue;
             };
-            if h.channel != channel || h.phase.is_in_flight_phase() {
+            if h.channel != channel || in_flight(h.phase) {
                 continue;
             }
             set_phase(name, h, HostPhase::Dispatched, now, out);
@@ -793,7 +820,12 @@ impl Reconciler {
 
     /// A converged rollout's skipped hosts that checked in since: dispatched as a catch-up,
     /// under the channel's gates and budgets.
-    fn catch_up(&mut self, i: usize, now: u64, out: &mut Vec<Action>) -> Result<(), ReconcileError> {
+    fn catch_up(
+        &mut self,
+        i: usize,
+        now: u64,
+        out: &mut Vec<Action>,
+    ) -> Result<(), ReconcileError> {
         let r = &self.state.rollouts[i];
         let Some(outcome) = &r.outcome else {
             return Ok(());
@@ -810,9 +842,9 @@ impl Reconciler {
                     h.target.is_some()
                         && !h.on_target()
                         && h.last_seen.is_some_and(|seen| seen >= since)
-                        && !h.phase.is_in_flight_phase()
+                        && !in_flight(h.phase)
                         // A catch-up that failed is not retried by this rollout.
-                        && !(h.phase.is_failure_phase() && h.rollout.as_deref() == Some(&id))
+                        && !(failed(h.phase) && h.rollout.as_deref() == Some(&id))
                 })
             })
             .collect();
@@ -827,7 +859,10 @@ impl Reconciler {
         };
         out.push(Action::Note {
             rollout: id.clone(),
-            text: format!("catch-up: {} skipped host(s) checked in again", candidates.len()),
+            text: format!(
+                "catch-up: {} skipped host(s) checked in again",
+                candidates.len()
+            ),
         });
         if let Some((admitted, _)) = self.gate(&chain, &id, now, candidates, &snapshot, out) {
             self.dispatch(i, now, &admitted, &snapshot, out);
@@ -840,30 +875,26 @@ impl Reconciler {
     fn refresh_skipped(&mut self, i: usize) {
         let hosts = &self.state.hosts;
         if let Some(outcome) = &mut self.state.rollouts[i].outcome {
-            outcome
-                .skipped
-                .retain(|n| hosts.get(n).is_some_and(|h| h.target.is_some() && !h.on_target()));
+            outcome.skipped.retain(|n| {
+                hosts
+                    .get(n)
+                    .is_some_and(|h| h.target.is_some() && !h.on_target())
+            });
         }
     }
 }
 
-/// Phases of a host in flight (dispatched, activating, in its confirm window), and of a
-/// host whose dispatch failed, as the reconciler sees them.
-trait PhaseExt {
-    fn is_in_flight_phase(self) -> bool;
-    fn is_failure_phase(self) -> bool;
+/// A host in flight: dispatched, activating, or in its confirm window.
+fn in_flight(phase: HostPhase) -> bool {
+    matches!(
+        phase,
+        HostPhase::Dispatched | HostPhase::Activating | HostPhase::ConfirmWindow
+    )
 }
 
-impl PhaseExt for HostPhase {
-    fn is_in_flight_phase(self) -> bool {
-        matches!(
-            self,
-            HostPhase::Dispatched | HostPhase::Activating | HostPhase::ConfirmWindow
-        )
-    }
-    fn is_failure_phase(self) -> bool {
-        matches!(self, HostPhase::Failed | HostPhase::Reverted)
-    }
+/// A host whose dispatch failed (rolled back or not).
+fn failed(phase: HostPhase) -> bool {
+    matches!(phase, HostPhase::Failed | HostPhase::Reverted)
 }
 
 fn set_phase(name: &str, h: &mut HostRecord, to: HostPhase, now: u64, out: &mut Vec<Action>) {
@@ -878,7 +909,13 @@ fn set_phase(name: &str, h: &mut HostRecord, to: HostPhase, now: u64, out: &mut 
     h.phase_since = now;
 }
 
-fn set_state(r: &mut RolloutRecord, to: RolloutState, now: u64, reason: String, out: &mut Vec<Action>) {
+fn set_state(
+    r: &mut RolloutRecord,
+    to: RolloutState,
+    now: u64,
+    reason: String,
+    out: &mut Vec<Action>,
+) {
     if r.state == to {
         return;
     }

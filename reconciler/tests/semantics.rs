@@ -5,8 +5,8 @@ mod support;
 
 use convoy_host_runtime::types::HostPhase;
 use convoy_reconciler::{
-    Action, AgentError, AgentReport, DesiredFleet, Event, OperatorAction, OperatorError,
-    PolicySet, ReconcileError, Reconciler, ReconcilerConfig, ReleaseError, RolloutState, State,
+    Action, AgentError, AgentReport, DesiredFleet, Event, OperatorAction, OperatorError, PolicySet,
+    ReconcileError, Reconciler, ReconcilerConfig, ReleaseError, RolloutState, State,
 };
 use serde_json::json;
 use support::fleet::{TestChannel, TestFleet, closure};
@@ -30,6 +30,9 @@ fn start(h: &mut Harness, fleet: &TestFleet) {
     h.check_in(T0, &[]);
 }
 
+/// What a refused event's error must be.
+type Expected = fn(&ReconcileError) -> bool;
+
 fn json_of(state: &State) -> String {
     serde_json::to_string(state).expect("state serialises")
 }
@@ -46,7 +49,11 @@ fn lifecycle_a_release_that_changes_a_channel_starts_a_rollout_and_an_unchanged_
     let started: Vec<&str> = actions
         .iter()
         .filter_map(|a| match a {
-            Action::Rollout { rollout, from: None, .. } => Some(rollout.as_str()),
+            Action::Rollout {
+                rollout,
+                from: None,
+                ..
+            } => Some(rollout.as_str()),
             _ => None,
         })
         .collect();
@@ -103,26 +110,37 @@ fn lifecycle_pause_resume_and_cancel_and_no_dispatch_while_paused_or_cancelled()
     start(&mut h, &fleet);
     assert_eq!(dispatches(&h.tick(T0)), ["a1"]);
     h.confirm("a1", T0 + 10);
-    let op = |action| Event::Operator { at: T0 + 20, action };
+    let op = |action| Event::Operator {
+        at: T0 + 20,
+        action,
+    };
     h.reconciler
-        .handle(op(OperatorAction::Pause { rollout: "a@1".into() }))
+        .handle(op(OperatorAction::Pause {
+            rollout: "a@1".into(),
+        }))
         .expect("pause");
     assert_eq!(h.state_of("a@1"), RolloutState::Paused);
     let actions = h.tick(T0 + MIN);
     assert!(dispatches(&actions).is_empty());
     assert!(!actions.iter().any(|a| matches!(a, Action::Planned { .. })));
     h.reconciler
-        .handle(op(OperatorAction::Resume { rollout: "a@1".into() }))
+        .handle(op(OperatorAction::Resume {
+            rollout: "a@1".into(),
+        }))
         .expect("resume");
     assert_eq!(dispatches(&h.tick(T0 + 2 * MIN)), ["a2"]);
     h.reconciler
-        .handle(op(OperatorAction::Cancel { rollout: "a@1".into() }))
+        .handle(op(OperatorAction::Cancel {
+            rollout: "a@1".into(),
+        }))
         .expect("cancel");
     h.confirm("a2", T0 + 2 * MIN + 5);
     assert!(dispatches(&h.tick(T0 + 3 * MIN)).is_empty());
     let err = h
         .reconciler
-        .handle(op(OperatorAction::Resume { rollout: "a@1".into() }))
+        .handle(op(OperatorAction::Resume {
+            rollout: "a@1".into(),
+        }))
         .expect_err("a cancelled rollout stays cancelled");
     assert!(matches!(
         err,
@@ -176,7 +194,10 @@ fn failures_belong_to_their_rollout_a_host_failed_by_r1_does_not_halt_r2() {
     // a1's failure of r1's closure stays on record.
     let failed = &h.reconciler.state().hosts["a1"].failed_closures;
     assert_eq!(failed.len(), 1);
-    assert_eq!((failed[0].closure.as_str(), failed[0].rollout.as_str()), (closure("r1", "a1").as_str(), "a@1"));
+    assert_eq!(
+        (failed[0].closure.as_str(), failed[0].rollout.as_str()),
+        (closure("r1", "a1").as_str(), "a@1")
+    );
 }
 
 #[test]
@@ -200,7 +221,11 @@ fn stall_a_host_edge_against_the_wave_order_halts_the_rollout_naming_the_edge() 
         let actions = h.tick(now);
         assert!(dispatches(&actions).is_empty());
         if let Some(reason) = actions.iter().find_map(|a| match a {
-            Action::Rollout { to: RolloutState::Halted, reason, .. } => Some(reason.clone()),
+            Action::Rollout {
+                to: RolloutState::Halted,
+                reason,
+                ..
+            } => Some(reason.clone()),
             _ => None,
         }) {
             halted = Some((now - T0, reason));
@@ -208,8 +233,15 @@ fn stall_a_host_edge_against_the_wave_order_halts_the_rollout_naming_the_edge() 
         }
     }
     let (after, reason) = halted.expect("the rollout halts");
-    assert_eq!(after, 30 * MIN, "it halts when the stall limit is reached (≥)");
-    assert!(reason.contains("a1: waits for host a2 to converge"), "{reason}");
+    assert_eq!(
+        after,
+        30 * MIN,
+        "it halts when the stall limit is reached (≥)"
+    );
+    assert!(
+        reason.contains("a1: waits for host a2 to converge"),
+        "{reason}"
+    );
     assert_eq!(h.state_of("a@1"), RolloutState::Halted);
 }
 
@@ -232,16 +264,36 @@ fn rollback_and_halt_reverts_only_the_hosts_that_report_their_rollback() {
         .collect();
     assert_eq!(asked, ["a1", "a3"], "a2 has rolled back already");
     assert_eq!(h.state_of("a@1"), RolloutState::RollingBack);
-    assert_eq!(h.phase("a1"), HostPhase::Soaked, "healthy for the wave's soak of 0");
+    assert_eq!(
+        h.phase("a1"),
+        HostPhase::Soaked,
+        "healthy for the wave's soak of 0"
+    );
     assert_eq!(h.phase("a2"), HostPhase::Reverted);
     assert_eq!(h.phase("a3"), HostPhase::Dispatched, "no report, no revert");
     let previous = closure("r0", "a1");
-    h.report("a1", T0 + 2 * MIN, AgentReport::RolledBack { running: Some(previous) })
-        .expect("a1 rolls back");
+    h.report(
+        "a1",
+        T0 + 2 * MIN,
+        AgentReport::RolledBack {
+            running: Some(previous),
+        },
+    )
+    .expect("a1 rolls back");
     assert_eq!(h.phase("a1"), HostPhase::Reverted);
-    assert_eq!(h.state_of("a@1"), RolloutState::RollingBack, "a3 has not answered");
-    h.report("a3", T0 + 3 * MIN, AgentReport::RolledBack { running: Some(closure("r0", "a3")) })
-        .expect("a3 rolls back");
+    assert_eq!(
+        h.state_of("a@1"),
+        RolloutState::RollingBack,
+        "a3 has not answered"
+    );
+    h.report(
+        "a3",
+        T0 + 3 * MIN,
+        AgentReport::RolledBack {
+            running: Some(closure("r0", "a3")),
+        },
+    )
+    .expect("a3 rolls back");
     assert_eq!(h.state_of("a@1"), RolloutState::Halted);
 }
 
@@ -268,7 +320,13 @@ fn skipped_hosts_are_named_in_the_outcome_and_caught_up_under_the_gates_when_the
     assert_eq!(rollout.state, RolloutState::Converged);
     let outcome = rollout.outcome.as_ref().expect("an outcome");
     assert_eq!(outcome.skipped, ["a3"]);
-    assert!(outcome.reason.contains("1 host(s) skipped, not on the target: a3"), "{}", outcome.reason);
+    assert!(
+        outcome
+            .reason
+            .contains("1 host(s) skipped, not on the target: a3"),
+        "{}",
+        outcome.reason
+    );
     // a3 comes back: it gets its closure, through the channel's gates.
     let back = t1 + 20 * MIN;
     h.check_in(back, &[]);
@@ -284,7 +342,12 @@ fn skipped_hosts_are_named_in_the_outcome_and_caught_up_under_the_gates_when_the
     assert_eq!(gates, ["channel-edges", "host-edges", "disruption-budget"]);
     h.confirm("a3", back + 5);
     h.tick(back + MIN);
-    let outcome = h.reconciler.state().rollout("a@2").and_then(|r| r.outcome.clone()).expect("outcome");
+    let outcome = h
+        .reconciler
+        .state()
+        .rollout("a@2")
+        .and_then(|r| r.outcome.clone())
+        .expect("outcome");
     assert!(outcome.skipped.is_empty());
     assert_eq!(h.phase("a3"), HostPhase::Converged);
 }
@@ -302,7 +365,11 @@ fn skipped_catch_up_waits_for_a_full_budget() {
     h.check_in(T0, &[]);
     let t1 = T0 + 2 * 3600;
     // Only channel a changes in v2; b's rollout is v3, released once a has converged.
-    h.release(t1, &fleet.document_with(|n| if n.starts_with('a') { "r1" } else { "r0" }.into()), 2);
+    h.release(
+        t1,
+        &fleet.document_with(|n| if n.starts_with('a') { "r1" } else { "r0" }.into()),
+        2,
+    );
     for i in 0..10 {
         let now = t1 + i * MIN;
         h.check_in(now, &["a3"]);
@@ -338,19 +405,41 @@ fn deadlines_a_confirm_at_its_deadline_is_refused_and_changes_nothing() {
     let deadline = actions
         .iter()
         .find_map(|a| match a {
-            Action::Dispatch { host, confirm_deadline, .. } if host == "a1" => Some(*confirm_deadline),
+            Action::Dispatch {
+                host,
+                confirm_deadline,
+                ..
+            } if host == "a1" => Some(*confirm_deadline),
             _ => None,
         })
         .expect("a1 dispatched");
     assert_eq!(deadline, T0 + 15 * MIN);
     let closure = h.dispatched("a1");
-    h.report("a1", T0 + 1, AgentReport::Activated { closure: closure.clone() })
-        .expect("activated");
+    h.report(
+        "a1",
+        T0 + 1,
+        AgentReport::Activated {
+            closure: closure.clone(),
+        },
+    )
+    .expect("activated");
     let before = json_of(h.reconciler.state());
     let err = h
-        .report("a1", deadline, AgentReport::Confirmed { closure: closure.clone() })
+        .report(
+            "a1",
+            deadline,
+            AgentReport::Confirmed {
+                closure: closure.clone(),
+            },
+        )
         .expect_err("at the deadline is too late");
-    assert!(matches!(err, ReconcileError::Agent(AgentError::ConfirmTooLate { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            ReconcileError::Agent(AgentError::ConfirmTooLate { .. })
+        ),
+        "{err}"
+    );
     assert_eq!(json_of(h.reconciler.state()), before);
     h.report("a1", deadline - 1, AgentReport::Confirmed { closure })
         .expect("one second before is in time");
@@ -365,32 +454,43 @@ fn hostile_events_are_refused_with_a_typed_error_and_change_nothing() {
     h.tick(T0);
     let dispatched = h.dispatched("a1");
     let doc = fleet.document("r9");
-    let cases: Vec<(Event, fn(&ReconcileError) -> bool)> = vec![
+    let cases: Vec<(Event, Expected)> = vec![
         (
             Event::Report {
                 host: "nope".into(),
                 at: T0,
-                report: AgentReport::Activating { closure: dispatched.clone() },
+                report: AgentReport::Activating {
+                    closure: dispatched.clone(),
+                },
             },
             |e| matches!(e, ReconcileError::Agent(AgentError::UnknownHost { .. })),
         ),
         (
-            Event::CheckIn { host: "a1".into(), at: u64::MAX, current_closure: None },
+            Event::CheckIn {
+                host: "a1".into(),
+                at: u64::MAX,
+                current_closure: None,
+            },
             |e| matches!(e, ReconcileError::TimeOutOfRange { .. }),
         ),
+        (Event::Tick { now: 1 << 53 }, |e| {
+            matches!(e, ReconcileError::TimeOutOfRange { .. })
+        }),
         (
-            Event::Tick { now: 1 << 53 },
-            |e| matches!(e, ReconcileError::TimeOutOfRange { .. }),
-        ),
-        (
-            Event::CheckIn { host: "../etc".into(), at: T0, current_closure: None },
+            Event::CheckIn {
+                host: "../etc".into(),
+                at: T0,
+                current_closure: None,
+            },
             |e| matches!(e, ReconcileError::Agent(AgentError::UnknownHost { .. })),
         ),
         (
             Event::Report {
                 host: "a1".into(),
                 at: T0,
-                report: AgentReport::Confirmed { closure: closure("evil", "a1") },
+                report: AgentReport::Confirmed {
+                    closure: closure("evil", "a1"),
+                },
             },
             |e| matches!(e, ReconcileError::Agent(AgentError::WrongClosure { .. })),
         ),
@@ -400,7 +500,15 @@ fn hostile_events_are_refused_with_a_typed_error_and_change_nothing() {
                 fleet: DesiredFleet::from_document(&doc, 1).expect("desired"),
                 policies: policies(&doc),
             },
-            |e| matches!(e, ReconcileError::Release(ReleaseError::NotNewer { version: 1, current: 1 })),
+            |e| {
+                matches!(
+                    e,
+                    ReconcileError::Release(ReleaseError::NotNewer {
+                        version: 1,
+                        current: 1
+                    })
+                )
+            },
         ),
         (
             Event::Release {
@@ -408,34 +516,73 @@ fn hostile_events_are_refused_with_a_typed_error_and_change_nothing() {
                 fleet: DesiredFleet::from_document(&doc, 7).expect("desired"),
                 policies: PolicySet::new(),
             },
-            |e| matches!(e, ReconcileError::Release(ReleaseError::MissingPolicies { .. })),
-        ),
-        (
-            Event::Operator { at: T0, action: OperatorAction::Pause { rollout: "a@9".into() } },
-            |e| matches!(e, ReconcileError::Operator(OperatorError::UnknownRollout { .. })),
+            |e| {
+                matches!(
+                    e,
+                    ReconcileError::Release(ReleaseError::MissingPolicies { .. })
+                )
+            },
         ),
         (
             Event::Operator {
                 at: T0,
-                action: OperatorAction::ClearQuarantine { host: "a1".into(), closure: dispatched.clone() },
+                action: OperatorAction::Pause {
+                    rollout: "a@9".into(),
+                },
             },
-            |e| matches!(e, ReconcileError::Operator(OperatorError::NotQuarantined { .. })),
+            |e| {
+                matches!(
+                    e,
+                    ReconcileError::Operator(OperatorError::UnknownRollout { .. })
+                )
+            },
+        ),
+        (
+            Event::Operator {
+                at: T0,
+                action: OperatorAction::ClearQuarantine {
+                    host: "a1".into(),
+                    closure: dispatched.clone(),
+                },
+            },
+            |e| {
+                matches!(
+                    e,
+                    ReconcileError::Operator(OperatorError::NotQuarantined { .. })
+                )
+            },
         ),
     ];
     for (i, (event, expected)) in cases.into_iter().enumerate() {
         let before = json_of(h.reconciler.state());
         let err = h.reconciler.handle(event).expect_err("refused");
         assert!(expected(&err), "case {i}: {err}");
-        assert_eq!(json_of(h.reconciler.state()), before, "case {i} changed the state");
+        assert_eq!(
+            json_of(h.reconciler.state()),
+            before,
+            "case {i} changed the state"
+        );
     }
     // A report that does not follow the host's phase: a2 confirmed, then "activating".
     let closure = h.dispatched("a2");
-    h.report("a2", T0, AgentReport::Confirmed { closure: closure.clone() })
-        .expect("a confirm in time");
+    h.report(
+        "a2",
+        T0,
+        AgentReport::Confirmed {
+            closure: closure.clone(),
+        },
+    )
+    .expect("a confirm in time");
     let before = json_of(h.reconciler.state());
     let err = h
         .report("a2", T0, AgentReport::Activating { closure })
         .expect_err("activating after confirmed");
-    assert!(matches!(err, ReconcileError::Agent(AgentError::UnexpectedReport { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            ReconcileError::Agent(AgentError::UnexpectedReport { .. })
+        ),
+        "{err}"
+    );
     assert_eq!(json_of(h.reconciler.state()), before);
 }

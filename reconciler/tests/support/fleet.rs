@@ -134,7 +134,8 @@ impl TestFleet {
 
     /// Adds a channel edge.
     pub fn channel_edge(mut self, before: &str, after: &str) -> TestFleet {
-        self.channel_edges.push((before.to_owned(), after.to_owned()));
+        self.channel_edges
+            .push((before.to_owned(), after.to_owned()));
         self
     }
 
@@ -193,15 +194,14 @@ impl TestFleet {
                 "onHealthFailure": c.on_health_failure,
             });
             let mut waves_config = rollout.clone();
-            if let (Some(cfg), Some(extra)) = (waves_config.as_object_mut(), c.waves_extra.as_object())
+            if let (Some(cfg), Some(extra)) =
+                (waves_config.as_object_mut(), c.waves_extra.as_object())
             {
                 for (k, v) in extra {
                     cfg.insert(k.clone(), v.clone());
                 }
             }
-            let policy = |name: &str, kind: &str, config: Value| {
-                json!({"name": name, "kind": kind, "sha256": null, "config": config})
-            };
+            let policy = |name: &str, kind: &str, config: Value| json!({"name": name, "kind": kind, "sha256": null, "config": config});
             channels.insert(
                 c.name.clone(),
                 json!({

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use convoy_host_runtime::{EngineOptions, PolicyEngine};
 use convoy_host_runtime::types::HostPhase;
+use convoy_host_runtime::{EngineOptions, PolicyEngine};
 use convoy_proto::UnsignedFleet;
 use convoy_reconciler::{
     Action, AgentReport, ComponentSource, DesiredFleet, Event, PolicyChain, PolicySet,
@@ -92,13 +92,16 @@ impl Harness {
 
     /// One tick.
     pub fn tick(&mut self, now: u64) -> Vec<Action> {
-        self.reconciler
-            .handle(Event::Tick { now })
-            .expect("tick")
+        self.reconciler.handle(Event::Tick { now }).expect("tick")
     }
 
     /// `host` reports.
-    pub fn report(&mut self, host: &str, at: u64, report: AgentReport) -> Result<Vec<Action>, ReconcileError> {
+    pub fn report(
+        &mut self,
+        host: &str,
+        at: u64,
+        report: AgentReport,
+    ) -> Result<Vec<Action>, ReconcileError> {
         if let AgentReport::Confirmed { closure } = &report {
             self.running.insert(host.to_owned(), closure.clone());
         }
@@ -126,8 +129,12 @@ impl Harness {
     pub fn confirm(&mut self, host: &str, at: u64) {
         let closure = self.dispatched(host);
         for report in [
-            AgentReport::Activating { closure: closure.clone() },
-            AgentReport::Activated { closure: closure.clone() },
+            AgentReport::Activating {
+                closure: closure.clone(),
+            },
+            AgentReport::Activated {
+                closure: closure.clone(),
+            },
             AgentReport::Confirmed { closure },
         ] {
             self.report(host, at, report).expect("report");
@@ -137,8 +144,14 @@ impl Harness {
     /// `host`'s activation fails at `at`; it rolls back to `previous` when `rolls_back`.
     pub fn fail(&mut self, host: &str, at: u64, rolls_back: bool) {
         let closure = self.dispatched(host);
-        self.report(host, at, AgentReport::Activating { closure: closure.clone() })
-            .expect("activating");
+        self.report(
+            host,
+            at,
+            AgentReport::Activating {
+                closure: closure.clone(),
+            },
+        )
+        .expect("activating");
         self.report(
             host,
             at,
