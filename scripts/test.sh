@@ -25,7 +25,7 @@ CARGO_TARGET_DIR=target-policy cargo test --manifest-path policies/Cargo.toml --
 step "guest policies: build the import-free components (policies/out)"
 policies/build.sh
 
-step "workspace tests (proto, release, cli, host-runtime, policy-tests)"
+step "workspace tests (proto, release, cli, host-runtime, reconciler, policy-tests)"
 # Every test that runs the real built-ins uses the components just built; among them,
 # policy-tests/tests/fixtures.rs runs every scenario fixture through wasmtime.
 export CONVOY_POLICY_COMPONENTS="$PWD/policies/out"

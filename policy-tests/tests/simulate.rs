@@ -1,98 +1,171 @@
-//! `simulate` over the real built-in components: a clean staged rollout converges, a
-//! failing probe in the canary wave halts it, an offline host is skipped.
+//! The simulator's agents: timing checks, probes sampled at their interval, the confirm
+//! deadline, the whole fleet in every snapshot.
+
+#[path = "../../reconciler/tests/support/fleet.rs"]
+mod fleet;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use convoy_host_runtime::{PolicyEngine, PolicyKind};
+use convoy_host_runtime::PolicyEngine;
 use convoy_policy_tests::ComponentSource;
-use convoy_policy_tests::simulate::{ChannelPolicies, Configured, Scenario, Timeline, simulate};
+use convoy_policy_tests::simulate::{Scenario, ScenarioError, SimulateError, Timeline, simulate};
+use convoy_proto::UnsignedFleet;
+use convoy_reconciler::PolicyChain;
+use fleet::{TestChannel, TestFleet};
+use serde_json::json;
 
-fn components() -> PathBuf {
-    convoy_test_support::builtin_components().expect("the built-in policy components")
+const T0: u64 = 1_700_000_000;
+
+fn run(
+    fleet: &UnsignedFleet,
+    only: Option<&str>,
+    scenario: &Scenario,
+) -> Result<Timeline, SimulateError> {
+    let engine = PolicyEngine::new(convoy_host_runtime::EngineOptions {
+        cache_dir: Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("policy-cache")),
+        ..Default::default()
+    })
+    .expect("engine");
+    let components = convoy_test_support::builtin_components().expect("built-in components");
+    let policies = PolicyChain::load_all(fleet, &ComponentSource::Dir(components), &engine)
+        .expect("policies load");
+    simulate(fleet, policies, only, scenario)
 }
 
-fn configured(engine: &PolicyEngine, name: &str, kind: PolicyKind, config: &str) -> Configured {
-    Configured {
-        policy: ComponentSource::Dir(components())
-            .load(engine, name, kind, None)
-            .expect("loads"),
-        config: config.into(),
-    }
-}
-
-fn run(scenario: Scenario) -> Timeline {
-    let engine = PolicyEngine::new(Default::default()).expect("engine");
-    let policies = ChannelPolicies {
-        rollout: configured(
-            &engine,
-            "waves",
-            PolicyKind::Rollout,
-            r#"{"onHealthFailure":"rollback-and-halt","strategy":"canary","waves":[{"name":"canary","selector":{"tags":["canary"]},"soakMinutes":10},{"name":"rest","selector":{"all":true},"soakMinutes":0}]}"#,
-        ),
-        gates: vec![configured(
-            &engine,
-            "disruption-budget",
-            PolicyKind::Gate,
-            r#"{"budgets":[{"maxInFlight":3,"name":"web","selector":{"all":true}}]}"#,
-        )],
-        health: None,
-    };
-    let hosts = (0..12)
-        .map(|i| {
-            let tag = if i < 2 { "canary" } else { "web" };
-            (format!("web{i:02}"), vec![tag.to_owned()])
-        })
-        .collect();
-    simulate("prod", hosts, "/nix/store/new-system", &policies, &scenario).expect("simulates")
-}
-
-fn scenario() -> Scenario {
-    Scenario {
-        start: 1_700_000_000,
-        tick_seconds: 300,
-        ticks: 60,
-        ..Scenario::default()
-    }
+fn one_channel(channel: TestChannel) -> UnsignedFleet {
+    TestFleet::default()
+        .host("a1", "a", &[])
+        .host("a2", "a", &[])
+        .channel(channel)
+        .document("r1")
 }
 
 #[test]
-fn clean_rollout_converges_within_the_budget() {
-    let t = run(scenario());
-    assert_eq!(t.outcome, "converged", "{t:#?}");
-    assert!(t.ticks.iter().all(|tick| tick.dispatched.len() <= 3));
-    assert!(t.ticks.iter().any(|tick| tick.step.starts_with("promote")));
-    let dispatched: usize = t.ticks.iter().map(|tick| tick.dispatched.len()).sum();
-    assert_eq!(dispatched, 12);
-}
-
-#[test]
-fn failing_probe_in_the_canary_wave_rolls_back_and_halts() {
-    let t = run(Scenario {
-        fail_probes: BTreeSet::from(["web00".to_owned()]),
-        ..scenario()
-    });
-    assert_eq!(t.outcome, "rolling-back", "{t:#?}");
-    let last = t.ticks.last().expect("ticks");
-    assert!(last.step.starts_with("rollback-and-halt"), "{}", last.step);
-    // Nothing beyond the canary wave was ever dispatched.
-    let dispatched: Vec<&String> = t.ticks.iter().flat_map(|tick| &tick.dispatched).collect();
+fn a_tick_longer_than_a_threshold_is_refused() {
+    let fleet = one_channel(TestChannel::new("a").timeout(15));
+    let err = run(&fleet, None, &Scenario::new(T0, 16 * 60, 10)).expect_err("hides the deadline");
     assert!(
-        dispatched.iter().all(|h| *h == "web00" || *h == "web01"),
-        "{dispatched:?}"
+        matches!(
+            err,
+            SimulateError::Scenario(ScenarioError::TickHidesThreshold { seconds: 900, .. })
+        ),
+        "{err}"
     );
+    let fleet = one_channel(TestChannel::new("a").waves(vec![(json!({"all": true}), 5)]));
+    let err = run(&fleet, None, &Scenario::new(T0, 301, 10)).expect_err("hides the soak");
+    assert!(
+        matches!(
+            err,
+            SimulateError::Scenario(ScenarioError::TickHidesThreshold { seconds: 300, .. })
+        ),
+        "{err}"
+    );
+    let mut zero = Scenario::new(T0, 60, 10);
+    zero.probe_interval_seconds = 0;
+    assert!(matches!(
+        run(&fleet, None, &zero),
+        Err(SimulateError::Scenario(ScenarioError::Zero { .. }))
+    ));
+    assert!(
+        run(&fleet, None, &Scenario::new(T0, 300, 10)).is_ok(),
+        "a tick equal to the soak is fine"
+    );
+}
+
+#[test]
+fn probes_are_sampled_at_their_interval_within_a_tick() {
+    // Three consecutive failures make a host unhealthy: with samples every 10 s from
+    // activation (30 s after pick-up), that is 50 s after dispatch, inside one 5-minute tick.
+    let fleet = one_channel(TestChannel::new("a").health(json!({"consecutiveFailures": 3})));
+    let mut scenario = Scenario::new(T0, 300, 20);
+    scenario.fail_probes = BTreeSet::from(["a1".to_owned()]);
+    let t = run(&fleet, None, &scenario).expect("simulates");
+    let tick1 = &t.ticks[1].agents;
+    assert!(
+        tick1.contains(&"+50s a1: failed (health policy: unhealthy)".to_owned()),
+        "{tick1:#?}"
+    );
+    assert!(
+        tick1.contains(&"+30s a2: healthy, confirmed".to_owned()),
+        "{tick1:#?}"
+    );
+    assert_eq!(t.state_of("a@1"), Some("halted"));
+}
+
+#[test]
+fn an_agent_that_cannot_confirm_rolls_back_at_its_deadline() {
+    // The health policy waits for a probe that never reports: pending until the deadline.
+    let fleet = one_channel(
+        TestChannel::new("a")
+            .timeout(10)
+            .health(json!({"required": ["disk"]})),
+    );
+    let t = run(&fleet, None, &Scenario::new(T0, 120, 30)).expect("simulates");
+    let lines: Vec<&String> = t.ticks.iter().flat_map(|tick| &tick.agents).collect();
+    assert!(
+        lines.contains(&&"+600s a1: failed (confirm deadline passed)".to_owned()),
+        "{lines:#?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("confirmed")));
+}
+
+#[test]
+fn the_whole_fleet_is_simulated_so_channel_edges_refuse_and_budgets_count_every_host() {
+    // Channel b waits for a; a fleet-wide 25 % budget of 8 hosts is 2 (of b's 4 alone: 1).
+    let mut f = TestFleet::default();
+    for i in 1..=4 {
+        f = f
+            .host(&format!("a{i}"), "a", &[])
+            .host(&format!("b{i}"), "b", &[]);
+    }
+    let fleet = f
+        .channel(TestChannel::new("a"))
+        .channel(TestChannel::new("b"))
+        .channel_edge("a", "b")
+        .budget(json!({"selector": {"all": true}, "maxInFlightPct": 25}))
+        .document("r1");
+    let t = run(&fleet, None, &Scenario::new(T0, 60, 100)).expect("simulates");
+    let first = &t.ticks[0].rollouts;
+    let b = first
+        .iter()
+        .find(|r| r.rollout == "b@1")
+        .expect("b planned");
+    assert!(
+        b.refused
+            .iter()
+            .any(|r| r.contains("channel b waits for channel a")),
+        "{b:#?}"
+    );
+    let a = first
+        .iter()
+        .find(|r| r.rollout == "a@1")
+        .expect("a planned");
+    assert_eq!(
+        a.dispatched,
+        ["a1", "a2"],
+        "25 % of the 8 hosts of the fleet"
+    );
+    assert_eq!(t.state_of("a@1"), Some("converged"));
+    assert_eq!(t.state_of("b@1"), Some("converged"));
+    // With --channel b, a's hosts start on their targets: b is not held back.
+    let t = run(&fleet, Some("b"), &Scenario::new(T0, 60, 100)).expect("simulates");
+    let b = t.ticks[0]
+        .rollouts
+        .iter()
+        .find(|r| r.rollout == "b@1")
+        .expect("b planned");
+    assert_eq!(b.dispatched, ["b1", "b2"]);
 }
 
 #[test]
 fn same_scenario_same_timeline() {
-    let s = Scenario {
-        offline: BTreeSet::from(["web07".to_owned()]),
-        fail_activation: BTreeSet::from(["web09".to_owned()]),
-        ..scenario()
-    };
-    let (a, b) = (run(s.clone()), run(s));
-    assert_eq!(
-        serde_json::to_string(&a).expect("json"),
-        serde_json::to_string(&b).expect("json")
+    let fleet = one_channel(TestChannel::new("a"));
+    let mut s = Scenario::new(T0, 60, 60);
+    s.offline = BTreeSet::from(["a2".to_owned()]);
+    s.fail_activation = BTreeSet::from(["a1".to_owned()]);
+    let (a, b) = (
+        run(&fleet, None, &s).expect("a"),
+        run(&fleet, None, &s).expect("b"),
     );
+    assert_eq!(a.render(), b.render());
 }
