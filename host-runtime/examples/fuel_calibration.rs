@@ -127,13 +127,17 @@ fn main() {
     let engine = Engine::new(&deterministic_config()).expect("engine");
     let module = Module::new(&engine, wat::parse_str(MODULE).expect("wat")).expect("module");
     let pages = u32::try_from(limits.memory_bytes >> 16).expect("pages") - 1;
-    let steps = 20_000_000;
+    // Steps of each chase; `CONVOY_CALIBRATION_STEPS` overrides.
+    let steps: u32 = std::env::var("CONVOY_CALIBRATION_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000);
     let threads: usize = std::env::var("CONVOY_CALIBRATION_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
 
-    let spin = run(&engine, &module, "spin", (1, 200_000_000));
+    let spin = run(&engine, &module, "spin", (1, 50_000_000));
     println!(
         "register loop:        {:>6.3} ns/fuel ({} fuel in {:?})",
         spin.ns_per_fuel(),

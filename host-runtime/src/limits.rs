@@ -11,7 +11,9 @@ use crate::scan::COMPONENT_LIMITS;
 /// on every machine, so running out of it is itself a reproducible outcome. Memory is
 /// capped by a limiter that makes a refused `memory.grow` trap instead of returning -1
 /// (a guest that handles -1 could take a different, machine-dependent path). The timeout
-/// is only a wall-clock backstop for a host that is too slow to reach the fuel limit.
+/// is only a wall-clock backstop for a host that is too slow to reach the fuel limit; it
+/// must stay at least 10x above `fuel` times the worst time per fuel unit
+/// (`examples/fuel_calibration.rs`), and a timeout is never a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Fuel (roughly, wasm instructions) one call may consume.
@@ -27,13 +29,16 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// Generous enough for the built-in policies on a 10,000-host fleet, small enough that a
-    /// runaway policy is stopped in about a second.
+    /// Fuel: 100 M, about 4x the heaviest built-in call on a 10,000-host fleet (24 M).
+    /// Deadline: 600 s, so that even at the worst measured time per fuel unit (329 ns, a
+    /// cache- and TLB-missing pointer chase across the memory cap, on a busy 2-core VM) the
+    /// whole budget (33 s) stays 18x below it: fuel decides, never the clock. The
+    /// calculation and its command are in `docs/policy-runtime.md`.
     fn default() -> Self {
         Limits {
-            fuel: 4_000_000_000,
+            fuel: 100_000_000,
             memory_bytes: 256 * 1024 * 1024,
-            timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(600),
             max_output_bytes: 32 * 1024 * 1024,
         }
     }

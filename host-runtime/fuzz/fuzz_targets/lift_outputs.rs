@@ -122,15 +122,18 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .filter_map(|&id| f.snapshot.name(id).map(str::to_owned))
             .collect();
-        let named = f.snapshot.candidates(&names).name_verdict(&f.snapshot, &eval.output);
+        let named = f
+            .snapshot
+            .candidates(&names)
+            .name_verdict(&f.snapshot, &eval.output);
         assert_eq!(named.admitted.len() + named.refused.len(), ids.len());
     }
-    if let Ok(eval) = f
-        .rollout
-        .call()
-        .limits(limits)
-        .waves(3)
-        .plan(&config, 0, &f.plan_for, &f.snapshot)
+    if let Ok(eval) =
+        f.rollout
+            .call()
+            .limits(limits)
+            .waves(3)
+            .plan(&config, 0, &f.plan_for, &f.snapshot)
     {
         let plan = f.snapshot.name_plan(&eval.output);
         assert!(plan.candidates.len() <= f.snapshot.len());

@@ -3,13 +3,13 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
+use convoy_host_runtime::Snapshot;
 use convoy_host_runtime::attestation::{AttestationInput, AttestationVerdict, TrustLevel};
 use convoy_host_runtime::health::{HealthStatus, HealthVerdict};
 use convoy_host_runtime::rollout::Step;
 use convoy_host_runtime::types::{Host, HostPhase, Rollout, RolloutState};
 use convoy_host_runtime::validate;
 use convoy_host_runtime::wire::{CandidateOut, PlanOut, RefusalOut, VerdictOut};
-use convoy_host_runtime::Snapshot;
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
@@ -55,8 +55,12 @@ fn host(name: String, prod: bool) -> Host {
 }
 
 fn trust(n: u8) -> TrustLevel {
-    [TrustLevel::Trusted, TrustLevel::Warn, TrustLevel::Quarantine, TrustLevel::Expel]
-        [usize::from(n % 4)]
+    [
+        TrustLevel::Trusted,
+        TrustLevel::Warn,
+        TrustLevel::Quarantine,
+        TrustLevel::Expel,
+    ][usize::from(n % 4)]
 }
 
 fuzz_target!(|input: Input| {
@@ -125,7 +129,9 @@ fuzz_target!(|input: Input| {
             .iter()
             .filter_map(|&id| snapshot.name(id).map(str::to_owned))
             .collect();
-        let named = snapshot.candidates(&names).name_verdict(&snapshot, &verdict);
+        let named = snapshot
+            .candidates(&names)
+            .name_verdict(&snapshot, &verdict);
         assert_eq!(named.admitted.len(), verdict.admitted.len());
     }
 
