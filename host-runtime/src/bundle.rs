@@ -39,6 +39,10 @@ pub enum BundleError {
         /// The I/O error.
         reason: String,
     },
+    /// The manifest file could not be read, or is larger than any manifest may be
+    /// (`too-large`, refused without reading past the limit).
+    #[error(transparent)]
+    Read(convoy_proto::read::ReadError),
     /// The manifest has no policy of that name or hash.
     #[error("the policy bundle has no policy {0}")]
     UnknownPolicy(String),
@@ -81,7 +85,9 @@ impl BundleDir {
     ) -> Result<Self, BundleError> {
         let dir = dir.into();
         let path = dir.join(MANIFEST_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+        // Outside input: refused past the artifact limit without reading further.
+        let bytes = convoy_proto::read::read_bounded(&path, convoy_proto::read::MAX_ARTIFACT_BYTES)
+            .map_err(BundleError::Read)?;
         let manifest = convoy_proto::verify_artifact::<PolicyBundle>(&bytes, trust_root, options)
             .map_err(|source| BundleError::Verify {
             path: path.display().to_string(),

@@ -22,6 +22,10 @@ use crate::PolicyError;
 use crate::error::{CacheProblem, EngineProblem};
 use convoy_proto::Sha256Digest;
 
+/// The largest compiled-cache entry read back: far above what a component within the
+/// pre-scan's limits compiles to, so only a file that is not ours is ever refused by it.
+const MAX_ENTRY_BYTES: u64 = 256 * 1024 * 1024;
+
 /// File format tag. Then the component's sha256 (32 bytes), the engine compatibility hash
 /// (64 hex digits), the sha256 of everything before it and the code after it (32 bytes),
 /// and the compiled code.
@@ -92,10 +96,15 @@ impl CompiledCache {
         engine_compat: &str,
     ) -> Result<Option<Component>, PolicyError> {
         let path = self.path_for(component, engine_compat);
-        let bytes = match fs::read(&path) {
+        // An entry is never larger than the largest component compiles to; a bigger file
+        // is not ours and is treated like any other unusable entry.
+        let bytes = match convoy_proto::read::read_bounded(&path, MAX_ENTRY_BYTES) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(cache_err(&path, e)),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(convoy_proto::read::ReadError::TooLarge { .. }) => Vec::new(),
+            Err(convoy_proto::read::ReadError::Io { source, .. }) => {
+                return Err(cache_err(&path, source));
+            }
         };
         let Some(blob) = checked_blob(&bytes, component, engine_compat) else {
             tracing::warn!(

@@ -41,7 +41,8 @@ pub struct Fixture {
 impl Fixture {
     /// Reads and parses a fixture file.
     pub fn read(path: &Path) -> Result<Fixture, String> {
-        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let bytes = convoy_proto::read::read_bounded(path, convoy_proto::read::MAX_INPUT_BYTES)
+            .map_err(|e| e.to_string())?;
         let value = convoy_proto::json::parse_strict(&bytes).map_err(|e| e.to_string())?;
         serde_json::from_value(value).map_err(|e| format!("not a fixture: {e}"))
     }

@@ -131,3 +131,22 @@ fn a_bundle_chooses_by_pin_then_by_name_and_checks_the_world() {
         "{err}"
     );
 }
+
+/// An unsigned component file is outside input too: a sparse file of many GiB is refused
+/// as `too-large` from its size, before a byte of it is read or hashed.
+#[test]
+fn a_huge_component_file_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("huge.wasm");
+    std::fs::File::create(&path)
+        .and_then(|f| f.set_len(8 << 30))
+        .expect("sparse file");
+    let engine = PolicyEngine::new(Default::default()).expect("engine");
+    let err = ComponentSource::File(path)
+        .load(&engine, "huge", PolicyKind::Gate, None)
+        .expect_err("refused");
+    assert!(
+        matches!(&err, LoadError::Read(e) if e.code() == "too-large"),
+        "{err}"
+    );
+}

@@ -197,6 +197,23 @@ fn converged(state: &State, host: &str) -> bool {
     })
 }
 
+/// The edge gates' one definition of an upstream host that no longer holds its
+/// downstream back (docs/policy-abi.md, "Semantics decided"): converged, or skipped —
+/// no target closure, or silent for the skip threshold (60 minutes by default; a host
+/// that never checked in counts as silent since time 0). A failed host is never settled.
+fn settled(state: &State, host: &str) -> bool {
+    const SKIP_OFFLINE_AFTER: u64 = 60 * 60;
+    let now = state.last_tick.unwrap_or(0);
+    converged(state, host)
+        || state.hosts.get(host).is_some_and(|h| {
+            let failed = matches!(h.phase, HostPhase::Failed | HostPhase::Reverted);
+            let offline = h
+                .last_seen
+                .is_none_or(|seen| now.saturating_sub(seen) >= SKIP_OFFLINE_AFTER);
+            h.target.is_none() || (!failed && offline)
+        })
+}
+
 /// Every invariant of one tick; `Err` names the broken one.
 fn check_tick(case: &Case, state: &State, actions: &[Action]) -> Result<(), String> {
     let dispatched: Vec<(&str, &str)> = actions
@@ -235,9 +252,9 @@ fn check_tick(case: &Case, state: &State, actions: &[Action]) -> Result<(), Stri
         }
         let i = index[*host];
         for (before, after) in &case.edges {
-            if *after == i && !converged(state, &name(*before)) {
+            if *after == i && !settled(state, &name(*before)) {
                 return Err(format!(
-                    "{host} dispatched before {} converged",
+                    "{host} dispatched before {} converged or was skipped",
                     name(*before)
                 ));
             }
@@ -256,7 +273,7 @@ fn check_tick(case: &Case, state: &State, actions: &[Action]) -> Result<(), Stri
                 .hosts
                 .iter()
                 .filter(|(_, h)| h.channel == upstream && h.target.is_some())
-                .all(|(n, _)| converged(state, n));
+                .all(|(n, _)| settled(state, n));
             if active || !hosts_done {
                 return Err(format!(
                     "{host} dispatched before channel {upstream} converged"

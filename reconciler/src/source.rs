@@ -28,14 +28,10 @@ pub enum ComponentSource {
 /// Why a [`ComponentSource`] could not hand out a policy.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// An unsigned component file could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The component file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
+    /// An unsigned component file could not be read, or is larger than any component may
+    /// be (`too-large`, refused without reading past the limit).
+    #[error(transparent)]
+    Read(#[from] convoy_proto::read::ReadError),
     /// The host runtime refused the component (hash mismatch, wrong world, invalid…).
     #[error(transparent)]
     Policy(#[from] PolicyError),
@@ -75,10 +71,8 @@ impl ComponentSource {
         pinned: Option<&Sha256Digest>,
     ) -> Result<Policy, LoadError> {
         let unsigned = |path: &Path| -> Result<Policy, LoadError> {
-            let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-                path: path.to_owned(),
-                source,
-            })?;
+            let bytes =
+                convoy_proto::read::read_bounded(path, convoy_proto::read::MAX_COMPONENT_BYTES)?;
             let spec = PolicySpec {
                 name: name.to_owned(),
                 kind,

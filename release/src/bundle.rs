@@ -206,6 +206,19 @@ mod tests {
             ),
             "{err}"
         );
+        // A manifest the size of a disk (sparse): refused as too large from its metadata,
+        // never read whole into memory.
+        let huge = dir.path().join("huge");
+        std::fs::create_dir(&huge).expect("mkdir");
+        std::fs::File::create(huge.join(convoy_host_runtime::bundle::MANIFEST_FILE))
+            .and_then(|f| f.set_len(8 << 30))
+            .expect("sparse manifest");
+        let err = BundleDir::open(&huge, &root, &opts).expect_err("huge manifest refused");
+        assert!(
+            matches!(&err, BundleError::Read(e) if e.code() == "too-large"),
+            "{err}"
+        );
+
         // Reading the bytes without loading them checks them too.
         let err = bundle
             .component_bytes(&manifest.policies[0])
