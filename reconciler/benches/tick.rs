@@ -140,6 +140,7 @@ fn main() {
             load("disruption-budget", PolicyKind::Gate, BUDGET),
         ],
         health: None,
+        waves: Some(2),
     };
     let policies: PolicySet = BTreeMap::from([("prod".to_owned(), Arc::new(chain))]);
     let state = state();
