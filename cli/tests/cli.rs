@@ -2,30 +2,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use convoy_proto::*;
 
-fn convoy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convoy"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout {} stderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
+mod common;
+use common::{convoy, json, s};
 
 fn keygen(dir: &Path, name: &str) -> SecretKey {
     let out = convoy(&["keygen", "--name", name, "--out-dir", s(dir)]);

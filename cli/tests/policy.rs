@@ -2,14 +2,10 @@
 //! real build tool, the real built-in `disruption-budget` component and wasmtime.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn convoy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convoy"))
-        .args(args)
-        .output()
-        .expect("run convoy")
-}
+mod common;
+use common::convoy;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

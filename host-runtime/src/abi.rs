@@ -79,6 +79,25 @@ pub mod types {
         Quarantined,
     }
 
+    impl HostPhase {
+        /// The WIT name of the phase (`confirm-window`, …), as policies and timelines
+        /// spell it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                HostPhase::Idle => "idle",
+                HostPhase::Dispatched => "dispatched",
+                HostPhase::Activating => "activating",
+                HostPhase::ConfirmWindow => "confirm-window",
+                HostPhase::Healthy => "healthy",
+                HostPhase::Soaked => "soaked",
+                HostPhase::Converged => "converged",
+                HostPhase::Failed => "failed",
+                HostPhase::Reverted => "reverted",
+                HostPhase::Quarantined => "quarantined",
+            }
+        }
+    }
+
     /// One host of the fleet snapshot.
     #[derive(
         ComponentType,

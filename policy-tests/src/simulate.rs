@@ -574,7 +574,7 @@ pub fn simulate_observed<M>(
         observe(tick, reconciler.state(), &actions);
         let mut phases = BTreeMap::new();
         for h in reconciler.state().hosts.values() {
-            *phases.entry(phase_name(h.phase).to_owned()).or_insert(0) += 1;
+            *phases.entry(h.phase.as_str().to_owned()).or_insert(0) += 1;
         }
         timeline.ticks.push(Tick {
             tick,
@@ -846,20 +846,5 @@ fn describe_step(step: &Step) -> String {
         Step::Halt(why) => format!("halt: {why}"),
         Step::RollbackAndHalt(why) => format!("rollback-and-halt: {why}"),
         Step::Converge => "converge".to_owned(),
-    }
-}
-
-fn phase_name(phase: HostPhase) -> &'static str {
-    match phase {
-        HostPhase::Idle => "idle",
-        HostPhase::Dispatched => "dispatched",
-        HostPhase::Activating => "activating",
-        HostPhase::ConfirmWindow => "confirm-window",
-        HostPhase::Healthy => "healthy",
-        HostPhase::Soaked => "soaked",
-        HostPhase::Converged => "converged",
-        HostPhase::Failed => "failed",
-        HostPhase::Reverted => "reverted",
-        HostPhase::Quarantined => "quarantined",
     }
 }

@@ -63,6 +63,24 @@ mod timestamp;
 mod trust;
 mod verify;
 
+/// An error and its causes on one line, each said once: a cause whose text the message
+/// already contains is not repeated. The CLIs print refusals this way.
+pub fn error_chain_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = String::new();
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        cause = e.source();
+    }
+    message
+}
+
 pub use artifact::{
     Artifact, Envelope, Meta, SignError, SignatureEntry, SignerRole, Version, canonical_payload,
     pin_of_unsigned, sign, signed_message,

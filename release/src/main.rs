@@ -161,21 +161,9 @@ fn main() {
     }
 }
 
-/// The error and its causes on one line, each said once: a cause whose text the message
-/// already contains is not repeated.
+/// The error and its causes on one line, each said once.
 fn chain_message(err: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if message.contains(&text) {
-            continue;
-        }
-        if !message.is_empty() {
-            message.push_str(": ");
-        }
-        message.push_str(&text);
-    }
-    message
+    convoy_proto::error_chain_line(err.as_ref())
 }
 
 fn run(cli: &Cli) -> Result<()> {
