@@ -271,14 +271,7 @@ fn every_scan_limit_refuses_its_own_excess() {
 /// The built-ins stay far below every limit (the figures `docs/policy-runtime.md` quotes).
 #[test]
 fn the_builtins_are_far_below_the_scan_limits() {
-    for name in [
-        "waves",
-        "channel-edges",
-        "host-edges",
-        "disruption-budget",
-        "health",
-        "attestation-quarantine",
-    ] {
+    for name in convoy_test_support::BUILTINS {
         let counts = scan(&builtin(name), &COMPONENT_LIMITS).expect("within the limits");
         println!("{name}: {counts:?}");
         let l = &COMPONENT_LIMITS;

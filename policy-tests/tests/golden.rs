@@ -10,11 +10,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use convoy_host_runtime::PolicyEngine;
-use convoy_policy_tests::ComponentSource;
 use convoy_policy_tests::simulate::{Scenario, simulate};
 use convoy_proto::UnsignedFleet;
-use convoy_reconciler::PolicyChain;
 use fleet::{TestChannel, TestFleet};
 use serde_json::json;
 
@@ -66,14 +63,7 @@ fn twelve_hosts() -> UnsignedFleet {
 }
 
 fn check(name: &str, fleet: &UnsignedFleet, scenario: &Scenario) {
-    let engine = PolicyEngine::new(convoy_host_runtime::EngineOptions {
-        cache_dir: Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("policy-cache")),
-        ..Default::default()
-    })
-    .expect("engine");
-    let components = convoy_test_support::builtin_components().expect("built-in components");
-    let policies = PolicyChain::load_all(fleet, &ComponentSource::Dir(components), &engine)
-        .expect("policies load");
+    let policies = fleet::policies(fleet);
     let text = simulate(fleet, policies, None, scenario)
         .expect("simulates")
         .render();

@@ -7,13 +7,10 @@
 mod fleet;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 
-use convoy_host_runtime::PolicyEngine;
 use convoy_host_runtime::types::HostPhase;
-use convoy_policy_tests::ComponentSource;
 use convoy_policy_tests::simulate::{Scenario, simulate_observed};
-use convoy_reconciler::{Action, PolicyChain, RolloutState, State};
+use convoy_reconciler::{Action, RolloutState, State};
 use fleet::{TestChannel, TestFleet};
 use proptest::prelude::*;
 use serde_json::json;
@@ -150,19 +147,6 @@ fn fleet_of(case: &Case) -> TestFleet {
     f
 }
 
-fn engine() -> &'static PolicyEngine {
-    static ENGINE: OnceLock<PolicyEngine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        PolicyEngine::new(convoy_host_runtime::EngineOptions {
-            cache_dir: Some(
-                std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("policy-cache"),
-            ),
-            ..Default::default()
-        })
-        .expect("engine")
-    })
-}
-
 /// The limit of a budget over `group` hosts (the disruption-budget policy's rule,
 /// restated as the test's oracle).
 fn limit(b: &Budget, group: usize) -> usize {
@@ -290,9 +274,7 @@ proptest! {
     #[test]
     fn random_fleets_keep_budgets_edges_and_states_and_end(case in case()) {
         let doc = fleet_of(&case).document("r1");
-        let components = convoy_test_support::builtin_components().expect("components");
-        let policies = PolicyChain::load_all(&doc, &ComponentSource::Dir(components), engine())
-            .expect("policies load");
+        let policies = fleet::policies(&doc);
         let mut scenario = Scenario::new(1_800_000_000, 60, TICKS);
         scenario.offline = case.offline.iter().map(|i| name(*i)).collect();
         scenario.fail_activation = case.fail_activation.iter().map(|i| name(*i)).collect();

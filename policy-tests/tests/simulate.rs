@@ -6,11 +6,8 @@ mod fleet;
 
 use std::collections::BTreeSet;
 
-use convoy_host_runtime::PolicyEngine;
-use convoy_policy_tests::ComponentSource;
 use convoy_policy_tests::simulate::{Scenario, ScenarioError, SimulateError, Timeline, simulate};
 use convoy_proto::UnsignedFleet;
-use convoy_reconciler::PolicyChain;
 use fleet::{TestChannel, TestFleet};
 use serde_json::json;
 
@@ -21,14 +18,7 @@ fn run(
     only: Option<&str>,
     scenario: &Scenario,
 ) -> Result<Timeline, SimulateError> {
-    let engine = PolicyEngine::new(convoy_host_runtime::EngineOptions {
-        cache_dir: Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("policy-cache")),
-        ..Default::default()
-    })
-    .expect("engine");
-    let components = convoy_test_support::builtin_components().expect("built-in components");
-    let policies = PolicyChain::load_all(fleet, &ComponentSource::Dir(components), &engine)
-        .expect("policies load");
+    let policies = fleet::policies(fleet);
     simulate(fleet, policies, only, scenario)
 }
 

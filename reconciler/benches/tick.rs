@@ -40,9 +40,7 @@ fn runs() -> usize {
 }
 
 fn components() -> PathBuf {
-    std::env::var_os("CONVOY_POLICY_COMPONENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/out"))
+    convoy_test_support::builtin_components().expect("the built-in policy components")
 }
 
 /// 10,000 hosts on `prod`: 100 canaries soaked on the target, 20 db hosts, the rest web

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The built-in policies, by name.
-const BUILTINS: [&str; 6] = [
+pub const BUILTINS: [&str; 6] = [
     "waves",
     "channel-edges",
     "host-edges",

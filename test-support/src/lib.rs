@@ -9,4 +9,4 @@
 mod builtins;
 pub mod corpus;
 
-pub use builtins::builtin_components;
+pub use builtins::{BUILTINS, builtin_components};

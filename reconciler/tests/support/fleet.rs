@@ -4,8 +4,37 @@
 //! simulator's (policy-tests includes this file by path).
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use convoy_host_runtime::{EngineOptions, PolicyEngine};
 use convoy_proto::UnsignedFleet;
+use convoy_reconciler::{ComponentSource, PolicyChain, PolicySet};
 use serde_json::{Value, json};
+
+/// The built-in components (`convoy_test_support::builtin_components`).
+pub fn components() -> PathBuf {
+    convoy_test_support::builtin_components().expect("the built-in policy components")
+}
+
+/// One engine per test process, with a compiled-code cache under the target directory
+/// (so each component compiles once, not once per fleet).
+pub fn engine() -> &'static PolicyEngine {
+    static ENGINE: OnceLock<PolicyEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        PolicyEngine::new(EngineOptions {
+            cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("policy-cache")),
+            ..EngineOptions::default()
+        })
+        .expect("engine")
+    })
+}
+
+/// Every channel's chain of `fleet`, from the built-in components.
+pub fn policies(fleet: &UnsignedFleet) -> PolicySet {
+    PolicyChain::load_all(fleet, &ComponentSource::Dir(components()), engine())
+        .expect("the built-in components load (run policies/build.sh)")
+}
 
 /// One channel of a test fleet.
 #[derive(Debug, Clone)]

@@ -4,44 +4,16 @@
 
 pub mod fleet;
 
+pub use fleet::policies;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use convoy_host_runtime::types::HostPhase;
-use convoy_host_runtime::{EngineOptions, PolicyEngine};
 use convoy_proto::UnsignedFleet;
 use convoy_reconciler::{
-    Action, AgentReport, ComponentSource, DesiredFleet, Event, PolicyChain, PolicySet,
-    ReconcileError, Reconciler, ReconcilerConfig, RolloutState,
+    Action, AgentReport, DesiredFleet, Event, ReconcileError, Reconciler, ReconcilerConfig,
+    RolloutState,
 };
-
-/// The built-in components: `$CONVOY_POLICY_COMPONENTS`, else `policies/out` (built by
-/// `policies/build.sh`).
-pub fn components() -> PathBuf {
-    std::env::var_os("CONVOY_POLICY_COMPONENTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies/out"))
-}
-
-/// One engine per test process, with a compiled-code cache under the target directory
-/// (so each component compiles once, not once per fleet).
-pub fn engine() -> &'static PolicyEngine {
-    static ENGINE: OnceLock<PolicyEngine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        PolicyEngine::new(EngineOptions {
-            cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("policy-cache")),
-            ..EngineOptions::default()
-        })
-        .expect("engine")
-    })
-}
-
-/// Every channel's chain of `fleet`, from the built-in components.
-pub fn policies(fleet: &UnsignedFleet) -> PolicySet {
-    PolicyChain::load_all(fleet, &ComponentSource::Dir(components()), engine())
-        .expect("the built-in components load (run policies/build.sh)")
-}
 
 /// A reconciler and what each host runs.
 pub struct Harness {
