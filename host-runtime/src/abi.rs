@@ -137,6 +137,24 @@ pub mod types {
         pub rollout: Option<String>,
     }
 
+    impl Host {
+        /// A host of `channel` with no tags, no closures, `idle` since time 0 and never
+        /// seen: the starting point that tests and fuzz targets build on.
+        pub fn idle(name: impl Into<String>, channel: impl Into<String>) -> Host {
+            Host {
+                name: name.into(),
+                channel: channel.into(),
+                tags: Vec::new(),
+                current_closure: None,
+                target_closure: None,
+                phase: HostPhase::Idle,
+                phase_since: 0,
+                last_seen: None,
+                rollout: None,
+            }
+        }
+    }
+
     /// Lifecycle of a rollout.
     #[derive(
         ComponentType,

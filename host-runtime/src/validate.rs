@@ -257,24 +257,14 @@ pub fn attestation(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::abi::types::{Host, HostPhase};
+    use crate::abi::types::Host;
     use crate::abi::wire::{CandidateOut, RefusalOut};
 
     /// Hosts a..e (ids 0..4), all on `prod`.
     fn snapshot() -> Snapshot {
         let hosts: Vec<Host> = ["a", "b", "c", "d", "e"]
             .iter()
-            .map(|n| Host {
-                name: (*n).into(),
-                channel: if *n == "e" { "dev" } else { "prod" }.into(),
-                tags: vec![],
-                current_closure: None,
-                target_closure: None,
-                phase: HostPhase::Idle,
-                phase_since: 0,
-                last_seen: None,
-                rollout: None,
-            })
+            .map(|n| Host::idle(*n, if *n == "e" { "dev" } else { "prod" }))
             .collect();
         Snapshot::new(&hosts, vec![]).unwrap()
     }

@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use convoy_host_runtime::types::{Host, HostPhase, Rollout, RolloutState};
+use convoy_host_runtime::types::{Host, Rollout, RolloutState};
 use convoy_host_runtime::{Limits, Policy, PolicyEngine, PolicyKind, PolicySpec, Snapshot};
 use convoy_proto::Sha256Digest;
 use convoy_test_support::corpus::{componentize, corpus_dir};
@@ -72,17 +72,7 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let engine = PolicyEngine::new(Default::default()).expect("engine");
         let hosts: Vec<Host> = (0..8)
-            .map(|i| Host {
-                name: format!("h{i}"),
-                channel: if i % 3 == 0 { "dev" } else { "prod" }.into(),
-                tags: vec![],
-                current_closure: None,
-                target_closure: None,
-                phase: HostPhase::Idle,
-                phase_since: 0,
-                last_seen: None,
-                rollout: None,
-            })
+            .map(|i| Host::idle(format!("h{i}"), if i % 3 == 0 { "dev" } else { "prod" }))
             .collect();
         Fixture {
             gate: policy(&engine, PolicyKind::Gate, "admit"),

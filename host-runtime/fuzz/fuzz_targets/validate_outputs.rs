@@ -7,7 +7,7 @@ use convoy_host_runtime::Snapshot;
 use convoy_host_runtime::attestation::{AttestationInput, AttestationVerdict, TrustLevel};
 use convoy_host_runtime::health::{HealthStatus, HealthVerdict};
 use convoy_host_runtime::rollout::Step;
-use convoy_host_runtime::types::{Host, HostPhase, Rollout, RolloutState};
+use convoy_host_runtime::types::{Host, Rollout, RolloutState};
 use convoy_host_runtime::validate;
 use convoy_host_runtime::wire::{CandidateOut, PlanOut, RefusalOut, VerdictOut};
 use libfuzzer_sys::fuzz_target;
@@ -41,17 +41,7 @@ struct Input {
 }
 
 fn host(name: String, prod: bool) -> Host {
-    Host {
-        name,
-        channel: if prod { "prod" } else { "dev" }.into(),
-        tags: vec![],
-        current_closure: None,
-        target_closure: None,
-        phase: HostPhase::Idle,
-        phase_since: 0,
-        last_seen: None,
-        rollout: None,
-    }
+    Host::idle(name, if prod { "prod" } else { "dev" })
 }
 
 fn trust(n: u8) -> TrustLevel {
