@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use convoy_host_runtime::{Policy, PolicyEngine, PolicyKind};
 use convoy_proto::json::JsonError;
-use convoy_proto::{Channel, FleetDocument, PolicyRef};
+use convoy_proto::{Channel, FleetDocument, PolicyRef, RolloutPolicy, Strategy};
 
 use crate::source::{ComponentSource, LoadError};
 
@@ -29,21 +29,18 @@ pub struct PolicyChain {
     pub gates: Vec<Configured>,
     /// The health policy the channel's rollout gates on (`health` world), if it runs one.
     pub health: Option<Configured>,
-    /// How many waves the rollout policy's signed configuration declares, where it says
-    /// (`waves`, or one wave for `all-at-once` without any): a plan promoting past the
-    /// last one is then refused by the host runtime as a broken output contract.
+    /// How many waves the channel's signed rollout policy declares: a plan promoting past
+    /// the last one is refused by the host runtime as a broken output contract.
     pub waves: Option<u32>,
 }
 
-/// The wave count a rollout configuration declares, read the way the built-in waves
-/// policy reads it; `None` for a configuration that does not say (a custom policy).
-fn declared_waves(config: &serde_json::Value) -> Option<u32> {
-    match config.get("waves").and_then(serde_json::Value::as_array) {
-        Some(waves) if !waves.is_empty() => u32::try_from(waves.len()).ok(),
-        _ if config.get("strategy").and_then(serde_json::Value::as_str) == Some("all-at-once") => {
-            Some(1)
-        }
-        _ => None,
+/// The number of waves the signed rollout policy declares (`all-at-once` without any is
+/// one wave of every host).
+fn declared_waves(rollout: &RolloutPolicy) -> Option<u32> {
+    match (rollout.waves.len(), rollout.strategy) {
+        (0, Strategy::AllAtOnce) => Some(1),
+        (0, _) => None,
+        (n, _) => u32::try_from(n).ok(),
     }
 }
 
@@ -93,13 +90,14 @@ pub enum ChainError {
 
 impl PolicyChain {
     /// Loads the chain of `channel` (named `name`) from `source`. With a signed source
-    /// every policy must be pinned by hash. `health_policy` names the health policy the
-    /// channel's rollout gates on (the fleet's `healthGate.policy`); without one, the
-    /// channel's first health policy is used.
+    /// every policy must be pinned by hash. `rollout_policy` is the fleet's rollout policy
+    /// of the channel: its `healthGate.policy` names the health policy the rollout gates
+    /// on (without one, the channel's first health policy is used), and its waves are
+    /// what a plan may promote through.
     pub fn load(
         name: &str,
         channel: &Channel,
-        health_policy: Option<&str>,
+        rollout_policy: Option<&RolloutPolicy>,
         source: &ComponentSource,
         engine: &PolicyEngine,
     ) -> Result<PolicyChain, ChainError> {
@@ -133,10 +131,10 @@ impl PolicyChain {
             });
         };
         let health = of_kind(PolicyKind::Health)
-            .find(|p| health_policy.is_none_or(|h| h == p.name))
+            .find(|p| rollout_policy.is_none_or(|r| r.health_gate.policy == p.name))
             .or_else(|| of_kind(PolicyKind::Health).next());
         Ok(PolicyChain {
-            waves: declared_waves(&rollout.config),
+            waves: rollout_policy.and_then(declared_waves),
             rollout: load(rollout)?,
             gates: of_kind(PolicyKind::Gate)
                 .map(load)
@@ -155,11 +153,8 @@ impl PolicyChain {
             .channels
             .iter()
             .map(|(name, channel)| {
-                let gate = fleet
-                    .rollout_policies
-                    .get(&channel.rollout_policy)
-                    .map(|r| r.health_gate.policy.as_str());
-                let chain = PolicyChain::load(name, channel, gate, source, engine)?;
+                let rollout = fleet.rollout_policies.get(&channel.rollout_policy);
+                let chain = PolicyChain::load(name, channel, rollout, source, engine)?;
                 Ok((name.clone(), Arc::new(chain)))
             })
             .collect()
